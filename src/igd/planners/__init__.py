@@ -1,0 +1,6 @@
+"""Planners: the contract (``base``), shared post-processing and one sub-package per method.
+
+Importing this package registers the built-in planners (it imports torch lazily inside them).
+"""
+
+from igd.planners import vgn  # noqa: F401  (registers 'vgn')

@@ -1,0 +1,224 @@
+"""The planner contract, the registry and checkpoint files (DESIGN.md, "The contracts").
+
+A planner turns an :class:`Observation` (the TSDF grid of SPEC.md §8, in the workspace frame) into
+:class:`Grasps` sorted by score. Every planner is built from a config dataclass and reads and writes
+one checkpoint file that carries its type tag and config, so a checkpoint knows its planner.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Optional, Type
+
+import numpy as np
+
+from igd.constants import RESOLUTION
+from igd.errors import IGDError
+from igd.geometry import Transform
+
+CHECKPOINT_FORMAT = "igd-checkpoint-v1"
+
+
+# --------------------------------------------------------------------------------------------------
+# data contracts
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class Observation:
+    """What a planner sees.
+
+    grid: (1, 40, 40, 40) float32, the encoded TSDF (SPEC §8), axes (x, y, z).
+    cloud: optional (N, 3) surface points of the high-res TSDF (for "nothing left to see").
+    """
+
+    grid: np.ndarray
+    depth: Optional[np.ndarray] = None
+    intrinsic: Any = None
+    extrinsics: Optional[list] = None
+    cloud: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        g = np.asarray(self.grid)
+        if g.ndim == 3:
+            g = g[None]
+        if g.shape != (1, RESOLUTION, RESOLUTION, RESOLUTION):
+            raise IGDError(f"grid must have shape (1, {RESOLUTION}, {RESOLUTION}, {RESOLUTION}), got {np.shape(self.grid)}")
+        if not np.all(np.isfinite(g)):
+            raise IGDError("grid contains NaN or inf values; expected values in [0, 1]")
+        self.grid = g.astype(np.float32, copy=False)
+
+
+@dataclass
+class Grasps:
+    """Grasps in the workspace frame, sorted by score (best first).
+
+    poses: (N, 4, 4) TCP poses (SPEC §1 grasp frame); widths: (N,) metres; scores: (N,) in [0, 1].
+    """
+
+    poses: np.ndarray
+    widths: np.ndarray
+    scores: np.ndarray
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.poses = np.asarray(self.poses, dtype=np.float64).reshape(-1, 4, 4)
+        self.widths = np.asarray(self.widths, dtype=np.float64).reshape(-1)
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        n = len(self.poses)
+        if len(self.widths) != n or len(self.scores) != n:
+            raise ValueError(f"Grasps: {n} poses but {len(self.widths)} widths and {len(self.scores)} scores")
+        order = np.argsort(-self.scores, kind="stable")
+        self.poses, self.widths, self.scores = self.poses[order], self.widths[order], self.scores[order]
+
+    @classmethod
+    def empty(cls, **info) -> "Grasps":
+        return cls(np.zeros((0, 4, 4)), np.zeros(0), np.zeros(0), dict(info))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def pose(self, i: int = 0) -> Transform:
+        return Transform.from_matrix(self.poses[i])
+
+    def top(self, k: int) -> "Grasps":
+        return Grasps(self.poses[:k], self.widths[:k], self.scores[:k], dict(self.info))
+
+
+# --------------------------------------------------------------------------------------------------
+# the planner contract and registry
+# --------------------------------------------------------------------------------------------------
+_REGISTRY: Dict[str, Type["Planner"]] = {}
+
+
+class Planner(abc.ABC):
+    """Base of every planner.
+
+    Subclasses set ``name`` (registry key), ``config_class`` (a dataclass) and implement
+    :meth:`plan`. Learned planners also implement :meth:`state_dict` / :meth:`load_state_dict`
+    (``learned = True``); the checkpoint format is shared.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    learned: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "__abstractmethods__", None):
+            return  # an intermediate abstract class
+        for attr in ("name", "config_class"):
+            if not hasattr(cls, attr):
+                raise TypeError(f"planner {cls.__name__} must define class attribute '{attr}'")
+        if not dataclasses.is_dataclass(cls.config_class):
+            raise TypeError(f"planner {cls.__name__}: config_class must be a dataclass")
+        if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+            raise TypeError(f"planner name '{cls.name}' is registered twice")
+        _REGISTRY[cls.name] = cls
+
+    def __init__(self, config=None):
+        self.config = config if config is not None else self.config_class()
+        if not isinstance(self.config, self.config_class):
+            raise TypeError(f"{self.name}: expected a {self.config_class.__name__}, got {type(self.config).__name__}")
+
+    @abc.abstractmethod
+    def plan(self, observation: Observation) -> Grasps:
+        """Grasps for one observation, best first. ``info['planning_time']`` holds the seconds spent."""
+
+    def timed_plan(self, observation: Observation) -> Grasps:
+        tic = time.perf_counter()
+        grasps = self.plan(observation)
+        grasps.info.setdefault("planning_time", time.perf_counter() - tic)
+        return grasps
+
+    # ---- checkpoints (learned planners) ----
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            raise IGDError(f"planner '{self.name}' has no weights, but the checkpoint holds {len(state)} tensors")
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"format": CHECKPOINT_FORMAT, "planner": self.name,
+                   "config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **overrides) -> "Planner":
+        """Load a checkpoint written by :meth:`save_pretrained`; ``overrides`` replace config fields."""
+        payload = read_checkpoint(path)
+        if payload["planner"] != cls.name:
+            raise IGDError(f"{path}: checkpoint is for planner '{payload['planner']}', not '{cls.name}'")
+        config = build_config(cls.config_class, payload["config"], overrides)
+        planner = cls(config)
+        planner.load_state_dict(payload["state_dict"])
+        return planner
+
+
+def build_config(config_class: type, values: dict, overrides: dict | None = None):
+    """A config dataclass from a dict; unknown keys are an error, never silently dropped."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    merged = dict(values)
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(merged) - names)
+    if unknown:
+        raise IGDError(f"{config_class.__name__}: unknown field(s) {unknown}; known: {sorted(names)}")
+    return config_class(**merged)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Read and check an igd checkpoint file; clear errors for missing, truncated or foreign files."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise IGDError(f"weights file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
+        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): {str(e).splitlines()[0]}") from e
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
+                       "for raw released weights use the planner's own loader, e.g. --planner vgn")
+    for key in ("planner", "config", "state_dict"):
+        if key not in payload:
+            raise IGDError(f"{path}: checkpoint lacks the key '{key}'")
+    return payload
+
+
+def registry() -> Dict[str, Type[Planner]]:
+    """All registered planners, by name (importing the built-in planner packages first)."""
+    import igd.planners  # noqa: F401  (registers the built-ins)
+
+    return dict(_REGISTRY)
+
+
+def get_planner_class(name: str) -> Type[Planner]:
+    reg = registry()
+    if name not in reg:
+        raise IGDError(f"unknown planner '{name}': expected one of {sorted(reg)}")
+    return reg[name]
+
+
+def load_planner(name: str, weights: str | Path | None = None, **overrides) -> Planner:
+    """Build planner ``name``; with ``weights`` load them (an igd checkpoint or the planner's released format)."""
+    cls = get_planner_class(name)
+    if weights is None:
+        if cls.learned:
+            raise IGDError(f"planner '{name}' needs --weights PATH")
+        return cls(build_config(cls.config_class, {}, overrides))
+    loader = getattr(cls, "from_weights", None) or cls.from_pretrained
+    return loader(weights, **overrides)
