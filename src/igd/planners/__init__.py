@@ -3,4 +3,5 @@
 Importing this package registers the built-in planners (it imports torch lazily inside them).
 """
 
+from igd.planners import baselines  # noqa: F401  (registers 'topdown')
 from igd.planners import vgn  # noqa: F401  (registers 'vgn')

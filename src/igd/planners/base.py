@@ -176,20 +176,28 @@ def build_config(config_class: type, values: dict, overrides: dict | None = None
     return config_class(**merged)
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """Read and check an igd checkpoint file; clear errors for missing, truncated or foreign files."""
-    import pickle
-    import zipfile
+def load_torch_file(path: str | Path) -> Any:
+    """``torch.load`` a file safely (``weights_only``, on the CPU); one-line IGDError if it is missing or unreadable.
 
+    Truncated files fail in many ways (EOFError, RuntimeError, IndexError, struct.error, OSError,
+    KeyError, UnpicklingError, ...), so any failure of ``torch.load`` becomes an :class:`IGDError`.
+    """
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise IGDError(f"weights file not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
-        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): {str(e).splitlines()[0]}") from e
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        first = (str(e).splitlines() or [""])[0]
+        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): "
+                       f"{type(e).__name__}: {first}") from e
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Read and check an igd checkpoint file; clear errors for missing, truncated or foreign files."""
+    payload = load_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
                        "for raw released weights use the planner's own loader, e.g. --planner vgn")

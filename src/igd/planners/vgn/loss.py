@@ -1,0 +1,84 @@
+"""VGN's training loss (Breyer et al., CoRL 2020, Sec. IV-C; the reference ``train_vgn.py``).
+
+The network is supervised only at the voxel of each labelled grasp:
+
+    L = BCE(q̂, y) + y · (L_rot + 0.01 · L_width)
+    L_rot   = min(1 − |<r̂, r>|, 1 − |<r̂, r · Rz(π)>|)     (q ~ −q, and the π turn about the grasp z)
+    L_width = (ŵ − w)²                                      (voxel units)
+
+==========  =============  ==========================================================
+code        paper          meaning
+==========  =============  ==========================================================
+qual        q̂              predicted quality at the grasp voxel, (B,)
+label       y              1 = the grasp succeeded, (B,)
+rot         r̂              predicted unit quaternion (x, y, z, w), (B, 4)
+quat        r              labelled orientation, (B, 4)
+width       ŵ, w           predicted / labelled width, voxel units, (B,)
+==========  =============  ==========================================================
+
+Batch keys (metres everywhere, as the data files; converted here):
+``grid (B, 1, 40, 40, 40)``, ``pos (B, 3)`` grasp position in metres (rounded to the voxel index
+``round(pos / 0.0075)``, as VGN was trained), ``quat (B, 4)``, ``width (B,)`` metres, ``label (B,)``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.errors import IGDError
+
+__all__ = ["GRID", "POS", "QUAT", "WIDTH", "LABEL", "WIDTH_WEIGHT", "quat_rot_z_pi", "rotation_loss", "vgn_loss"]
+
+GRID, POS, QUAT, WIDTH, LABEL = "grid", "pos", "quat", "width", "label"
+WIDTH_WEIGHT = 0.01
+
+
+def quat_rot_z_pi(q: torch.Tensor) -> torch.Tensor:
+    """``q · Rz(π)`` for quaternions ``(..., 4)`` (x, y, z, w): the same parallel-jaw grasp."""
+    x, y, z, w = q.unbind(-1)
+    return torch.stack([y, -x, w, -z], dim=-1)
+
+
+def rotation_loss(rot: torch.Tensor, quat: torch.Tensor) -> torch.Tensor:
+    """``L_rot (B,)`` between predicted ``rot (B, 4)`` and labelled ``quat (B, 4)``, both symmetries."""
+    loss0 = 1.0 - torch.abs(torch.sum(rot * quat, dim=-1))
+    loss1 = 1.0 - torch.abs(torch.sum(rot * quat_rot_z_pi(quat), dim=-1))
+    return torch.minimum(loss0, loss1)
+
+
+def _voxel_index(pos: torch.Tensor) -> torch.Tensor:
+    """Rounded voxel index (B, 3) of positions (B, 3) in metres (SPEC §8: no half voxel)."""
+    return torch.round(pos / VOXEL_SIZE).long().clamp(0, RESOLUTION - 1)
+
+
+def vgn_loss(net, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """Mean VGN loss of ``net`` (a :class:`~igd.planners.vgn.model.VGNNet`) on ``batch`` → (loss, metrics)."""
+    missing = [k for k in (GRID, POS, QUAT, WIDTH, LABEL) if k not in batch]
+    if missing:
+        raise IGDError(f"VGN batch lacks key(s) {missing}; expected {[GRID, POS, QUAT, WIDTH, LABEL]}")
+    qual_vol, rot_vol, width_vol = net(batch[GRID])
+    i, j, k = _voxel_index(batch[POS]).unbind(-1)
+    b = torch.arange(len(i), device=i.device)
+    qual = qual_vol[b, i, j, k]
+    rot = rot_vol[b, :, i, j, k]  # (B, 4)
+    width = width_vol[b, i, j, k]
+    label = batch[LABEL].float()
+
+    loss_qual = F.binary_cross_entropy(qual, label, reduction="none")
+    loss_rot = rotation_loss(rot, batch[QUAT].float())
+    loss_width = (width - batch[WIDTH].float() / VOXEL_SIZE) ** 2
+    loss = (loss_qual + label * (loss_rot + WIDTH_WEIGHT * loss_width)).mean()
+
+    n_pos = label.sum().clamp(min=1.0)
+    metrics = {
+        "loss": float(loss.detach()),
+        "loss_qual": float(loss_qual.detach().mean()),
+        "loss_rot": float((label * loss_rot).detach().sum() / n_pos),
+        "loss_width": float((label * loss_width).detach().sum() / n_pos),
+        "accuracy": float(((qual.detach() > 0.5).float() == label).float().mean()),
+    }
+    return loss, metrics

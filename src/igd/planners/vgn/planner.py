@@ -1,0 +1,124 @@
+"""The VGN planner: the released network (or ours) + the shared post-processing (SPEC §10)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Mapping, Tuple
+
+import numpy as np
+
+from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.errors import IGDError
+from igd.planners import postprocess
+from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, Planner, build_config, load_torch_file
+from igd.planners.vgn.config import VGNConfig
+
+__all__ = ["VGNPlanner", "check_state_dict"]
+
+
+class VGNPlanner(Planner):
+    """Volumetric Grasping Network (Breyer et al., CoRL 2020).
+
+    ``plan(observation)`` runs :class:`~igd.planners.vgn.model.VGNNet` on the grid and turns its
+    volumes into grasps with :func:`igd.planners.postprocess.detect` under ``config.protocol``.
+    """
+
+    name = "vgn"
+    config_class = VGNConfig
+    learned = True
+
+    def __init__(self, config: VGNConfig | None = None):
+        super().__init__(config)
+        import torch
+
+        from igd.planners.vgn.model import VGNNet
+
+        self.device = torch.device(self.config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise IGDError(f"VGNConfig.device is {self.config.device!r} but this torch build sees no CUDA GPU; use 'cpu'")
+        self.net = VGNNet().to(self.device).eval()
+        self.postprocess = self.config.postprocess()
+        self.rng = np.random.default_rng(self.config.seed)
+
+    # ---- inference ----
+    def predict(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Network volumes for one grid.
+
+        grid: (1, 40, 40, 40) or (40, 40, 40) encoded TSDF. Returns numpy ``qual (40, 40, 40)``,
+        ``rot (4, 40, 40, 40)`` unit quaternions (x, y, z, w) and ``width (40, 40, 40)`` in metres.
+        """
+        import torch
+
+        grid = np.asarray(grid, dtype=np.float32)
+        if grid.size != RESOLUTION ** 3:
+            raise IGDError(f"vgn: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
+        x = torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)  # a copy: grid may be read-only
+        with torch.no_grad():
+            qual, rot, width = self.net(x)
+        return qual[0].cpu().numpy(), rot[0].cpu().numpy(), width[0].cpu().numpy() * VOXEL_SIZE
+
+    def plan(self, observation: Observation) -> Grasps:
+        """Grasps for ``observation``, best first (one random detection under the 'vgn' protocol)."""
+        tic = time.perf_counter()
+        qual, rot, width = self.predict(observation.grid)
+        grasps = postprocess.detect(observation.grid, qual, rot, width, self.postprocess, self.rng)
+        grasps.info["planning_time"] = time.perf_counter() - tic
+        return grasps
+
+    # ---- weights ----
+    def state_dict(self) -> dict:
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Load VGN weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
+        check_state_dict(state, self.net.state_dict())
+        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        self.net.eval()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "VGNPlanner":
+        """An igd checkpoint (:meth:`save_pretrained`) or VGN's released state dict (``vgn_conv.pth``).
+
+        ``overrides`` replace config fields (e.g. ``protocol="vgn"``). A missing or truncated file, a
+        file that is no state dict or a checkpoint of another planner raises :class:`IGDError`.
+        """
+        payload = load_torch_file(path)
+        if isinstance(payload, dict) and "format" in payload:
+            if payload["format"] != CHECKPOINT_FORMAT:
+                raise IGDError(f"{path}: unknown checkpoint format {payload['format']!r}, expected '{CHECKPOINT_FORMAT}'")
+            return cls.from_pretrained(path, **overrides)
+        if not _is_tensor_dict(payload):
+            raise IGDError(f"{path}: neither an igd checkpoint nor a VGN state dict (a dict of tensors), "
+                           f"got {type(payload).__name__}")
+        planner = cls(build_config(cls.config_class, {}, overrides))
+        try:
+            planner.load_state_dict(payload)
+        except IGDError as e:
+            raise IGDError(f"{path}: {e}") from e
+        return planner
+
+
+def _is_tensor_dict(obj) -> bool:
+    import torch
+
+    return isinstance(obj, Mapping) and len(obj) > 0 and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def check_state_dict(state, expected: Mapping) -> None:
+    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
+    import torch
+
+    if not isinstance(state, Mapping):
+        raise IGDError(f"vgn: expected a state dict (a dict of tensors), got {type(state).__name__}")
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
+    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
+    problems = [f"{label} {items}" for label, items in (
+        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
+        ("not tensors", not_tensors)) if items]
+    if problems:
+        raise IGDError("vgn: state dict does not match VGNNet: " + "; ".join(problems))
