@@ -119,7 +119,6 @@ def test_scenes_stay_in_the_workspace(scene):
         for uid in s.objects:
             xyz = s.world.get_pose(uid).translation
             assert np.all(xyz >= 0) and np.all(xyz <= SIZE)
-            assert s.world.get_velocity_norm(uid) <= 0.05
         if scene == "packed":  # objects stand on the table, upright
             for uid in s.objects:
                 lower, _ = s.world.get_aabb(uid)

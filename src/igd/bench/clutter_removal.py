@@ -1,0 +1,196 @@
+"""One round of the clutter-removal benchmark (SPEC.md §11), following VGN's reference loop.
+
+A round builds a new scene, then repeats *look, plan, grasp* until the table is clear, two grasps
+in a row have failed, nothing is left to see, or the planner finds nothing. Everything random in a
+round flows from ``(seed, round_id)``: the scene, the depth noise and the planner's own choices, so
+a round gives the same rows whichever worker runs it and whatever ran before it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, NamedTuple, Optional
+
+import numpy as np
+
+from igd.bench.config import BenchConfig
+from igd.constants import RESOLUTION, VALID_LOWER, VALID_UPPER
+from igd.perception.camera import DEFAULT_INTRINSIC, views
+from igd.planners.base import Observation, Planner
+
+#: Columns of ``grasps.csv``: SPEC §11's fourteen, then our extras.
+GRASP_COLUMNS = ("round_id", "scene_id", "qx", "qy", "qz", "qw", "x", "y", "z", "width", "score", "label",
+                 "integration_time", "planning_time", "seed", "cause", "object_name")
+#: Columns of ``rounds.csv``.
+ROUND_COLUMNS = ("round_id", "seed", "object_count")
+#: Grasp-row columns that hold wall-clock times (they differ from run to run).
+TIMING_COLUMNS = ("integration_time", "planning_time")
+#: Per-round time split (seconds, summed over the round's steps).
+TIMING_KEYS = ("reset", "render", "noise", "integration", "planning", "execution")
+#: Why a round ended.
+END_REASONS = ("cleared", "failures", "nothing_to_see", "no_grasp", "attempt_limit")
+ROUND_FORMAT = "igd-bench-round-v1"
+
+
+class RoundSeeds(NamedTuple):
+    """Independent seeds of one round, all derived from ``(seed, round_id)``."""
+
+    scene: int  # for ``sim.reset``
+    noise: np.random.SeedSequence  # for the depth-noise generator
+    planner: int  # for the planner's own random choices
+
+
+def round_seeds(seed: int, round_id: int) -> RoundSeeds:
+    """Spawn the scene, noise and planner streams of round ``round_id`` of ``seed``."""
+    scene, noise, planner = np.random.SeedSequence([seed, round_id]).spawn(3)
+    return RoundSeeds(int(scene.generate_state(1)[0]), noise, int(planner.generate_state(1)[0]))
+
+
+@dataclass
+class RoundResult:
+    """What one round produced: its object count, its grasp rows and how it went."""
+
+    seed: int
+    round_id: int
+    object_count: int
+    grasps: List[Dict[str, Any]]
+    end_reason: str
+    scene_seed: int
+    timings: Dict[str, float] = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"format": ROUND_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RoundResult":
+        """Rebuild a result from :meth:`to_dict`; ``ValueError`` if it is not a complete round."""
+        if not isinstance(d, dict) or d.get("format") != ROUND_FORMAT:
+            raise ValueError(f"not a round record (format {ROUND_FORMAT})")
+        try:
+            result = cls(**{k: v for k, v in d.items() if k != "format"})
+        except TypeError as e:
+            raise ValueError(f"incomplete round record: {e}") from e
+        if not isinstance(result.grasps, list) or not all(isinstance(row, dict) for row in result.grasps):
+            raise ValueError("grasps must be a list of rows")
+        if any(set(GRASP_COLUMNS) - set(row) for row in result.grasps):
+            raise ValueError("a grasp row lacks columns")
+        if result.end_reason not in END_REASONS:
+            raise ValueError(f"unknown end reason {result.end_reason!r}")
+        return result
+
+
+def seed_planner(planner: Planner, seed: int) -> None:
+    """Make the planner's random choices (e.g. VGN's random detection) a function of ``seed``.
+
+    A planner may offer ``reseed(seed)``; otherwise a NumPy ``Generator`` in its ``rng`` attribute
+    is replaced. The global NumPy and torch generators are seeded too, for planners that use them.
+    """
+    reseed = getattr(planner, "reseed", None)
+    if callable(reseed):
+        reseed(seed)
+    elif isinstance(getattr(planner, "rng", None), np.random.Generator):
+        planner.rng = np.random.default_rng(seed)
+    np.random.seed(seed)  # for planners that draw from NumPy's global generator
+    torch = sys.modules.get("torch")  # never import torch here; a torch planner already has
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def crop_to_workspace(points: np.ndarray) -> np.ndarray:
+    """The points ``(N, 3)`` inside the valid grasp volume (SPEC §1)."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    inside = np.all((points >= VALID_LOWER) & (points <= VALID_UPPER), axis=1)
+    return points[inside]
+
+
+def observe(sim, noise: str, extrinsics: list, rng: np.random.Generator,
+            timings: Dict[str, float]) -> tuple[Optional[Observation], float]:
+    """Render every view, add noise, fuse; ``(None, t)`` when no surface is left in the workspace.
+
+    Returns the observation and the integration time ``t`` (40^3 TSDF and 120^3 cloud together,
+    seconds). ``timings`` accumulates the render / noise / integration split.
+    """
+    from igd.perception.noise import apply_noise
+    from igd.perception.tsdf import create_tsdf, high_res_cloud
+
+    tic = time.perf_counter()
+    depths = [sim.render(extrinsic, DEFAULT_INTRINSIC) for extrinsic in extrinsics]
+    rendered = time.perf_counter()
+    depths = np.stack([apply_noise(depth, noise, rng) for depth in depths]).astype(np.float32, copy=False)
+    noised = time.perf_counter()
+    grid = create_tsdf(depths, DEFAULT_INTRINSIC, extrinsics, resolution=RESOLUTION).get_grid()
+    points, _normals = high_res_cloud(depths, DEFAULT_INTRINSIC, extrinsics)
+    fused = time.perf_counter()
+    timings["render"] += rendered - tic
+    timings["noise"] += noised - rendered
+    timings["integration"] += fused - noised
+    points = crop_to_workspace(points)
+    if len(points) == 0:
+        return None, fused - noised
+    observation = Observation(grid, depth=depths[0], intrinsic=DEFAULT_INTRINSIC,
+                              extrinsics=list(extrinsics), cloud=points)
+    return observation, fused - noised
+
+
+def grasp_row(seed: int, round_id: int, k: int, grasps, outcome, integration_time: float,
+              planning_time: float) -> Dict[str, Any]:
+    """One ``grasps.csv`` row for the best grasp of ``grasps`` and its ``outcome``."""
+    pose = grasps.pose(0)
+    qx, qy, qz, qw = (float(v) for v in pose.quat)
+    x, y, z = (float(v) for v in pose.translation)
+    return {"round_id": round_id, "scene_id": f"s{seed}_r{round_id:04d}_{k:02d}",
+            "qx": qx, "qy": qy, "qz": qz, "qw": qw, "x": x, "y": y, "z": z,
+            "width": float(grasps.widths[0]), "score": float(grasps.scores[0]), "label": int(bool(outcome.label)),
+            "integration_time": float(integration_time), "planning_time": float(planning_time),
+            "seed": seed, "cause": str(outcome.cause), "object_name": outcome.object_name or ""}
+
+
+def run_round(sim, planner: Planner, cfg: BenchConfig, seed: int, round_id: int) -> RoundResult:
+    """Play round ``round_id`` of ``seed`` on ``sim`` with ``planner`` (SPEC §11, VGN's loop)."""
+    start = time.perf_counter()
+    seeds = round_seeds(seed, round_id)
+    seed_planner(planner, seeds.planner)
+    noise_rng = np.random.default_rng(seeds.noise)
+    extrinsics = views(cfg.views)
+    timings = dict.fromkeys(TIMING_KEYS, 0.0)
+
+    sim.reset(cfg.object_count, seed=seeds.scene)
+    object_count = int(sim.num_objects)
+    timings["reset"] = time.perf_counter() - start
+    # a guard against a simulator that reports success without removing anything; the reference
+    # loop needs at most 2 * object_count + 1 attempts, so it never fires on a sound simulator
+    attempt_limit = 4 * max(object_count, 1) + 4
+
+    rows: List[Dict[str, Any]] = []
+    consecutive_failures, last_label, end_reason = 1, None, None
+    while sim.num_objects > 0 and consecutive_failures < cfg.max_consecutive_failures:
+        if len(rows) >= attempt_limit:
+            end_reason = "attempt_limit"
+            break
+        observation, integration_time = observe(sim, cfg.noise, extrinsics, noise_rng, timings)
+        if observation is None:
+            end_reason = "nothing_to_see"
+            break
+        grasps = planner.timed_plan(observation)
+        planning_time = float(grasps.info["planning_time"])
+        timings["planning"] += planning_time
+        if len(grasps) == 0:
+            end_reason = "no_grasp"
+            break
+        tic = time.perf_counter()
+        outcome = sim.execute_grasp(grasps.pose(0), width=float(grasps.widths[0]), remove=True, allow_contact=True)
+        timings["execution"] += time.perf_counter() - tic
+        label = bool(outcome.label)
+        rows.append(grasp_row(seed, round_id, len(rows), grasps, outcome, integration_time, planning_time))
+        if last_label is False and label is False:
+            consecutive_failures += 1
+        else:
+            consecutive_failures = 1
+        last_label = label
+    if end_reason is None:
+        end_reason = "cleared" if sim.num_objects == 0 else "failures"
+    return RoundResult(seed, round_id, object_count, rows, end_reason, seeds.scene, timings,
+                       time.perf_counter() - start)

@@ -1,0 +1,69 @@
+"""BenchConfig validation, the object-set name and what a resume compares (no simulator needed)."""
+
+import json
+
+import pytest
+
+from igd.bench import runner
+from igd.bench.config import RESULT_FIELDS, BenchConfig
+from igd.errors import IGDError
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(scene="shelf"), r"scene: unknown value 'shelf'; expected one of \['pile', 'packed'\]"),
+    (dict(views="top"), "views: unknown value 'top'"),
+    (dict(noise="pink"), "noise: unknown value 'pink'; expected one of .*'dex'"),
+    (dict(objects="pots"), "objects: unknown object set 'packed/pots'"),
+    (dict(rounds=0), "rounds: expected an integer >= 1"),
+    (dict(rounds=1.5), "rounds: expected an integer"),
+    (dict(seeds=[]), "seeds: expected at least one seed"),
+    (dict(seeds=[1, 1]), "seeds: each seed may appear once"),
+    (dict(seeds=[-1]), "seeds: expected an integer >= 0"),
+    (dict(workers=0), "workers"),
+    (dict(max_consecutive_failures=1), "max_consecutive_failures: expected an integer >= 2"),
+    (dict(overrides={"threshold": object()}), "overrides"),
+])
+def test_bad_values_name_the_field(kwargs, message):
+    with pytest.raises(IGDError, match=message):
+        BenchConfig("vgn", **kwargs)
+
+
+@pytest.mark.parametrize("scene, objects, expected", [
+    ("packed", "test", "packed/test"), ("pile", "train", "pile/train"), ("pile", "blocks", "blocks"),
+    ("packed", "pile/test", "pile/test"),
+])
+def test_object_set(scene, objects, expected):
+    assert BenchConfig("vgn", scene=scene, objects=objects).object_set == expected
+
+
+def test_dict_round_trip(tmp_path):
+    cfg = BenchConfig("vgn", objects="blocks", seeds=[3, 1], overrides={"protocol": "vgn"}, out=str(tmp_path))
+    again = BenchConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg and again.identity() == cfg.identity()
+    assert list(cfg.identity()) == list(RESULT_FIELDS)
+    assert cfg.round_keys()[:2] == [(3, 0), (3, 1)]
+
+
+def test_resume_compares_only_what_decides_the_numbers(tmp_path):
+    a = BenchConfig("vgn", objects="blocks", out=str(tmp_path / "a"))
+    b = BenchConfig("vgn", objects="blocks", rounds=7, seeds=[9], workers=3, out=str(tmp_path / "b"))
+    stored = {**a.to_dict(), **a.identity()}
+    assert runner.config_differences(stored, {**b.to_dict(), **b.identity()}) == []
+    c = BenchConfig("vgn", objects="blocks", scene="pile", object_count=4, out=str(tmp_path / "c"))
+    diffs = runner.config_differences(stored, {**c.to_dict(), **c.identity()})
+    assert [d.split(":")[0] for d in diffs] == ["scene", "object_count"]
+
+
+def test_prepare_out(tmp_path):
+    cfg = BenchConfig("vgn", objects="blocks", out=str(tmp_path / "run"))
+    runner.prepare_out(cfg, resume=True)  # a fresh folder with --resume just starts
+    assert json.loads((tmp_path / "run" / runner.CONFIG_FILE).read_text())["object_set"] == "blocks"
+    with pytest.raises(IGDError, match="has results; pass --resume to continue or choose another --out"):
+        runner.prepare_out(cfg, resume=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(IGDError, match="is a file"):
+        runner.prepare_out(BenchConfig("vgn", objects="blocks", out=str(tmp_path / "file")), resume=False)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / runner.CONFIG_FILE).write_text("{not json")
+    with pytest.raises(IGDError, match="cannot read the stored configuration"):
+        runner.prepare_out(BenchConfig("vgn", objects="blocks", out=str(tmp_path / "bad")), resume=True)

@@ -1,0 +1,102 @@
+"""The ``igd`` command line: help with examples, and one-line errors for bad input."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import igd
+from igd.cli.main import COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[2]
+VGN_WEIGHTS = ROOT / "weights" / "vgn_conv.pth"
+
+
+def igd_command() -> list:
+    script = Path(sys.executable).with_name("igd")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "igd.cli.main"]
+
+
+def run_igd(*args, cwd=None):
+    return subprocess.run(igd_command() + [str(a) for a in args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"igd {igd.__version__}"
+
+
+def test_every_command_is_registered(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
+
+
+def test_bench_help_shows_examples():
+    result = run_igd("bench", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "examples:" in result.stdout
+    assert "igd bench --planner vgn --weights weights/vgn_conv.pth --scene packed" in result.stdout
+    assert "--resume" in result.stdout and "--address" in result.stdout
+
+
+@pytest.fixture
+def truncated_weights(tmp_path):
+    path = tmp_path / "truncated.pth"
+    path.write_bytes(VGN_WEIGHTS.read_bytes()[:4000])
+    return path
+
+
+BAD_INPUTS = {
+    "unknown planner": (["--planner", "nope", "--objects", "blocks"], "unknown planner 'nope'"),
+    "missing weights": (["--planner", "vgn", "--weights", "missing.pth", "--objects", "blocks"], "missing.pth"),
+    "unknown object set": (["--planner", "vgn", "--weights", VGN_WEIGHTS, "--objects", "pots"], "object set"),
+    "unknown noise": (["--planner", "vgn", "--weights", VGN_WEIGHTS, "--objects", "blocks", "--noise", "pink"],
+                      "noise"),
+    "unknown scene": (["--planner", "vgn", "--scene", "shelf"], "--scene"),
+    "bad rounds": (["--planner", "vgn", "--rounds", "0", "--objects", "blocks"], "rounds"),
+    "bad planner option": (["--planner", "vgn", "--weights", VGN_WEIGHTS, "--objects", "blocks",
+                            "--protocol", "fast"], "protocol"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line(case, tmp_path):
+    if not VGN_WEIGHTS.exists():
+        pytest.skip("weights/vgn_conv.pth is missing")
+    args, expected = BAD_INPUTS[case]
+    out = tmp_path / "out"
+    # one short round should the error not fire; a case's own --rounds comes later and wins
+    result = run_igd("bench", "--rounds", 1, "--seeds", 0, *args, "--out", out, "--no-progress", cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("igd: error:"), result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (out / "config.json").exists()  # nothing written: a corrected command can use the same --out
+
+
+def test_truncated_weights_is_one_line(truncated_weights, tmp_path):
+    result = run_igd("bench", "--planner", "vgn", "--weights", truncated_weights, "--objects", "blocks",
+                     "--rounds", 1, "--out", tmp_path / "out", "--no-progress")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("igd: error:") and "truncated.pth" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("IGD_DEBUG", "1")
+    with pytest.raises(igd.errors.IGDError):
+        main(["bench", "--planner", "nope", "--objects", "blocks", "--out", "unused"])
+
+
+def test_in_process_errors_return_2(capsys, tmp_path):
+    assert main(["bench", "--planner", "nope", "--objects", "blocks", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("igd: error: unknown planner 'nope'") and err.count("\n") == 1
