@@ -22,11 +22,12 @@ def scene_depth():
 
 
 def test_registry_lists_spec_models():
-    assert set(NOISE_MODELS) == {"none", "dex", "lateral", "depth", "blur", "stereo"}
+    assert {"none", "dex", "lateral", "depth", "blur", "stereo"} <= set(NOISE_MODELS)
+    assert set(NOISE_MODELS) - {"none", "dex", "lateral", "depth", "blur", "stereo"} == {"dex_scale", "dex_field"}
 
 
 def test_unknown_kind_lists_valid_ones(scene_depth):
-    with pytest.raises(IGDError, match="expected one of none, dex, lateral, depth, blur, stereo"):
+    with pytest.raises(IGDError, match="expected one of none, dex, lateral, depth, blur, stereo, dex_scale, dex_field"):
         apply_noise(scene_depth, "gauss", np.random.default_rng(0))
 
 
@@ -158,3 +159,19 @@ def test_dot_pattern_is_fixed_and_shape_independent():
 def test_noise_rejects_integer_depth():
     with pytest.raises(IGDError, match="1000"):
         apply_noise(np.ones((4, 4), np.uint16), "dex", np.random.default_rng(0))
+
+
+def test_dex_components_add_up_to_dex():
+    """dex_scale and dex_field use exactly dex's draws: scale-only times field-only recombine to dex."""
+    from igd.perception.noise import dex_field_noise, dex_noise, dex_scale_noise
+
+    depth = np.full((48, 64), 0.5, dtype=np.float32)
+    depth[:4] = 0.0
+    for seed in range(6):
+        full = dex_noise(depth, np.random.default_rng(seed))
+        scaled = dex_scale_noise(depth, np.random.default_rng(seed))
+        field = dex_field_noise(depth, np.random.default_rng(seed))
+        s = scaled[10, 10] / depth[10, 10]
+        assert np.all(scaled[depth > 0] / depth[depth > 0] == pytest.approx(s))
+        np.testing.assert_allclose(full, np.where(depth > 0, depth * s + (field - depth), 0), atol=1e-6)
+        assert np.all(field[depth == 0] == 0) and np.all(scaled[depth == 0] == 0)

@@ -22,11 +22,6 @@ from igd.errors import IGDError
 Scene = Literal["pile", "packed"]
 Views = Literal["side", "circle6"]
 
-#: Used only when ``igd.perception.noise`` cannot be imported; the module's ``NOISE_MODELS`` rules.
-_FALLBACK_NOISE = ("none", "dex", "lateral", "depth", "blur", "stereo")
-#: Used only when ``igd.sim.objects`` cannot be imported; its ``object_set_names()`` rules.
-_FALLBACK_OBJECT_SETS = ("pile/train", "pile/test", "packed/train", "packed/test", "blocks")
-
 #: Fields that decide a run's numbers; a resume must match the stored run on each of them.
 #: ``weights_sha256`` stands for the weights (the path may move, the bytes must not change).
 RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "noise", "views",
@@ -35,19 +30,15 @@ RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "noise", "v
 
 def noise_names() -> tuple[str, ...]:
     """The depth-noise model names (SPEC §7)."""
-    try:
-        from igd.perception.noise import NOISE_MODELS
-    except ImportError:  # pragma: no cover - only while the module is missing
-        return _FALLBACK_NOISE
+    from igd.perception.noise import NOISE_MODELS
+
     return tuple(NOISE_MODELS)
 
 
 def object_set_names() -> tuple[str, ...]:
     """The object-set names the simulator knows."""
-    try:
-        from igd.sim.objects import object_set_names as names
-    except ImportError:  # pragma: no cover - only while the module is missing
-        return _FALLBACK_OBJECT_SETS
+    from igd.sim.objects import object_set_names as names
+
     return tuple(names())
 
 

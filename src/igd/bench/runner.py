@@ -254,10 +254,8 @@ def run_ray(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnResu
 # --------------------------------------------------------------------------------------------------
 def _warm_object_set(cfg: BenchConfig) -> None:
     """Load (and on first use build) the object set once here, so workers never race to build it."""
-    try:
-        from igd.sim.objects import load_object_set
-    except ImportError:  # pragma: no cover - only while the module is missing
-        return
+    from igd.sim.objects import load_object_set
+
     load_object_set(cfg.object_set)
 
 

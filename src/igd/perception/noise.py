@@ -16,6 +16,8 @@ lateral    per-pixel index jitter (σ = 1 px in x and y), nearest re-indexing
 depth      per-pixel Gaussian depth noise (σ = 5 mm)
 blur       Gaussian blur, 5×5 kernel, σ = 1.5 px, normalised over valid pixels
 stereo     structured-light stereo simulation, see :func:`stereo_noise`
+dex_scale  only dex's multiplicative Gamma scalar (ablation)
+dex_field  only dex's additive smooth field (ablation)
 =========  =================================================================================
 """
 
@@ -30,7 +32,7 @@ from scipy import ndimage
 from igd.errors import IGDError
 from igd.perception.depth import check_depth_layout, check_finite_nonnegative
 
-__all__ = ["NOISE_MODELS", "apply_noise", "none_noise", "dex_noise", "lateral_noise", "depth_noise",
+__all__ = ["NOISE_MODELS", "apply_noise", "none_noise", "dex_noise", "dex_scale_noise", "dex_field_noise", "lateral_noise", "depth_noise",
            "blur_noise", "stereo_noise", "dot_pattern"]
 
 NoiseFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -72,22 +74,42 @@ def none_noise(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.array(check_depth_layout(depth), dtype=np.float32, copy=True)
 
 
-def dex_noise(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """DexNet noise: ``depth * s`` with ``s ~ Gamma(1000, 0.001)`` (mean 1, std 0.0316), then with
-    probability 0.5 a smooth additive field: N(0, 0.005 m) samples on an ``(H//4, W//4)`` grid,
-    bilinearly upsampled to ``(H, W)`` (pixel-centre aligned, like ``cv2.resize``).
+def _dex_field(shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """N(0, 0.005 m) samples on an ``(H//4, W//4)`` grid, bilinearly upsampled to ``shape`` (H, W)
+    (pixel-centre aligned, like ``cv2.resize``)."""
+    h, w = shape
+    gh, gw = max(1, h // DEX_FIELD_DOWNSCALE), max(1, w // DEX_FIELD_DOWNSCALE)
+    field = rng.normal(0.0, DEX_FIELD_SIGMA, size=(gh, gw))
+    up = ndimage.zoom(field, (h / gh, w / gw), order=1, mode="nearest", grid_mode=True)
+    return up[:h, :w].astype(np.float32)
 
-    Draw order: the gamma scalar, one uniform for the coin, then the field if the coin says so.
+
+def dex_noise(depth: np.ndarray, rng: np.random.Generator, scale: bool = True, field: bool = True) -> np.ndarray:
+    """DexNet noise: ``depth * s`` with ``s ~ Gamma(1000, 0.001)`` (mean 1, std 0.0316), then with
+    probability 0.5 a smooth additive field (:func:`_dex_field`).
+
+    Draw order: the gamma scalar, one uniform for the coin, then the field if the coin says so. The
+    two components can be switched off (``dex_scale`` / ``dex_field`` models) for ablations; the
+    draws stay the same, so each component sees exactly the numbers it sees inside ``dex``.
     """
     d, valid = _as_depth(depth)
-    out = d * np.float32(rng.gamma(DEX_GAMMA_SHAPE, DEX_GAMMA_SCALE))
+    s = np.float32(rng.gamma(DEX_GAMMA_SHAPE, DEX_GAMMA_SCALE))
+    out = d * s if scale else d.copy()
     if rng.random() < DEX_FIELD_PROB:
-        h, w = d.shape
-        gh, gw = max(1, h // DEX_FIELD_DOWNSCALE), max(1, w // DEX_FIELD_DOWNSCALE)
-        field = rng.normal(0.0, DEX_FIELD_SIGMA, size=(gh, gw))
-        up = ndimage.zoom(field, (h / gh, w / gw), order=1, mode="nearest", grid_mode=True)
-        out = out + up[:h, :w].astype(np.float32)
+        up = _dex_field(d.shape, rng)
+        if field:
+            out = out + up
     return _finish(out, valid)
+
+
+def dex_scale_noise(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Only the multiplicative Gamma term of ``dex`` (a global depth-scale error)."""
+    return dex_noise(depth, rng, field=False)
+
+
+def dex_field_noise(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Only the additive smooth field of ``dex``."""
+    return dex_noise(depth, rng, scale=False)
 
 
 def lateral_noise(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -246,6 +268,8 @@ NOISE_MODELS: dict[str, NoiseFn] = {
     "depth": depth_noise,
     "blur": blur_noise,
     "stereo": stereo_noise,
+    "dex_scale": dex_scale_noise,  # ablations: the two components of dex
+    "dex_field": dex_field_noise,
 }
 
 
