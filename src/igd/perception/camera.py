@@ -45,7 +45,8 @@ class CameraIntrinsic:
         try:
             if "K" in d:
                 k = np.asarray(d["K"], dtype=np.float64).reshape(3, 3)
-                return cls(int(d["width"]), int(d["height"]), k[0, 0], k[1, 1], k[0, 2], k[1, 2])
+                return cls(int(d["width"]), int(d["height"]), float(k[0, 0]), float(k[1, 1]), float(k[0, 2]),
+                           float(k[1, 2]))
             return cls(int(d["width"]), int(d["height"]), float(d["fx"]), float(d["fy"]),
                        float(d["cx"]), float(d["cy"]))
         except (KeyError, ValueError, TypeError) as e:
