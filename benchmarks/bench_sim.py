@@ -1,7 +1,7 @@
 """Simulator costs: grasp trials per core-second (full and early-aborted) and render time.
 
 Runs in one process on one core (PyBullet is single-threaded). A "full" trial runs every phase of
-SPEC.md §3 (spawn, approach, close, lift) on a top-down grasp of an object; an "aborted" one stops
+SPEC.md §3 (spawn, approach, close, lift) on a top-down grasp of a lone object; an "aborted" one stops
 at the first check (the hand spawned in contact, as data generation does for colliding candidates)
 or on the approach (``allow_contact=False``). Each trial restores the saved scene first.
 
@@ -39,7 +39,7 @@ def time_trials(sim, kind: str, n: int, seed: int) -> tuple[float, dict]:
     causes: dict = {}
     total = 0.0
     for i in range(n):
-        sim.reset(5, seed=seed + i)
+        sim.reset(1 if kind == "full" else 5, seed=seed + i)  # alone, a full trial runs to the end
         state = sim.save_state()
         pose = candidate(sim, rng, kind)
         sim.restore_state(state)

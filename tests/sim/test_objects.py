@@ -197,10 +197,23 @@ def test_mesh_paths_travel(cache):
     assert relative == f"{objects.CATALOGUE_VERSION}/gen/block_004/mesh.obj"
     assert resolve_mesh_path(relative) == asset.mesh
     assert resolve_mesh_path(str(asset.mesh)) == asset.mesh  # absolute paths (GIGA's) as they are
+    giga = "/home/giga/data/urdfs/pile/test/apple.obj"
+    assert resolve_mesh_path(giga) == Path(giga)
+    elsewhere = f"/home/someone/.cache/igd/objects/{relative}"  # our catalogue on another machine
+    assert resolve_mesh_path(elsewhere) == asset.mesh
     other = relative_mesh_path("gen/block_005")  # not processed yet: resolving processes it
     assert resolve_mesh_path(other).exists()
     with pytest.raises(IGDError, match="not in the object catalogue"):
         resolve_mesh_path("v0/gen/block_004/mesh.obj")
+
+
+def test_cli_lists_sets(capsys):
+    from igd.cli import objects as cli
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "pile/train" in out and "cache:" in out
+    assert cli.main(["list", "--set", "nope"]) == 2
 
 
 def test_generated_upright_list_matches_the_rule():
@@ -212,7 +225,7 @@ def test_generated_upright_list_matches_the_rule():
 
 @pytest.mark.slow
 def test_upright_lists_match_the_rule():
-    upright = objects._upright()
+    upright = objects._upright() | set(objects.UPRIGHT_REJECTED)
     for name in object_set_members("pile/train") + object_set_members("pile/test"):
         mesh, _ = assets.prepare_mesh(name)
         assert assets.stands_upright(assets.upright_metrics(mesh)) == (name in upright), name
@@ -222,13 +235,14 @@ def test_upright_lists_match_the_rule():
 # every asset on a table (STYLE.md item 11)
 # --------------------------------------------------------------------------------------------------
 REST_STEPS = 240  # 1 s at dt = 1/240
+WINDOW_STEPS = 24  # the velocity is measured over the last 0.1 s
 REST_VELOCITY = 0.02  # linear (m/s) + angular (rad/s) norm
 MAX_TILT_PACKED = 10.0  # degrees
 
 
 def resting_pose(asset: ObjectAsset, upright: bool) -> tuple:
     """``(position, quaternion)`` that puts the object 2 mm above the table: in its canonical
-    orientation (packed sets) or in its most probable stable pose on its convex hull (the others)."""
+    orientation (objects that stand) or in its most probable stable pose on its convex hull."""
     from scipy.spatial.transform import Rotation
 
     mesh = trimesh.load(asset.mesh, force="mesh")
@@ -240,9 +254,18 @@ def resting_pose(asset: ObjectAsset, upright: bool) -> tuple:
 
 
 def settle(asset: ObjectAsset, client: int, upright: bool) -> tuple:
-    """Put an object on a table and run 1 s; ``(velocity, tilt of its z axis in degrees)``."""
+    """Put an object on a table and run 1 s; ``(velocity, tilt of its z axis in degrees)``.
+
+    Objects that stand (the packed sets' rule) start in their canonical orientation, the others
+    in their most probable stable pose.
+
+    The velocity (linear m/s + angular rad/s) is measured from the pose change over the last
+    0.1 s: a body resting on a flat face chatters in a 4-step limit cycle whose instantaneous
+    velocity reads up to 0.15 rad/s while its pose moves by 0.03 degrees (docs/objects.md).
+    """
     import pybullet
     import pybullet_data
+    from scipy.spatial.transform import Rotation
 
     pybullet.resetSimulation(physicsClientId=client)
     pybullet.setGravity(0, 0, -9.81, physicsClientId=client)
@@ -250,12 +273,17 @@ def settle(asset: ObjectAsset, client: int, upright: bool) -> tuple:
     pybullet.loadURDF(str(Path(pybullet_data.getDataPath()) / "plane.urdf"), physicsClientId=client)
     position, quat = resting_pose(asset, upright)
     uid = pybullet.loadURDF(str(asset.urdf), position, quat, physicsClientId=client)
-    for _ in range(REST_STEPS):
+    poses = []
+    for step in range(1, REST_STEPS + 1):
         pybullet.stepSimulation(physicsClientId=client)
-    linear, angular = pybullet.getBaseVelocity(uid, physicsClientId=client)
-    _, quat = pybullet.getBasePositionAndOrientation(uid, physicsClientId=client)
-    z_axis = np.asarray(pybullet.getMatrixFromQuaternion(quat)).reshape(3, 3)[:, 2]
-    return float(np.linalg.norm(linear) + np.linalg.norm(angular)), float(np.degrees(np.arccos(min(1.0, z_axis[2]))))
+        if step in (REST_STEPS - WINDOW_STEPS, REST_STEPS):
+            poses.append(pybullet.getBasePositionAndOrientation(uid, physicsClientId=client))
+    (p0, q0), (p1, q1) = poses
+    window = WINDOW_STEPS / 240
+    turn = (Rotation.from_quat(q1) * Rotation.from_quat(q0).inv()).magnitude()
+    velocity = float(np.linalg.norm(np.subtract(p1, p0)) / window + turn / window)
+    z_axis = Rotation.from_quat(q1).as_matrix()[:, 2]
+    return velocity, float(np.degrees(np.arccos(min(1.0, z_axis[2]))))
 
 
 @pytest.mark.slow
@@ -263,12 +291,13 @@ def settle(asset: ObjectAsset, client: int, upright: bool) -> tuple:
 @pytest.mark.parametrize("set_name", SETS)
 def test_every_object_comes_to_rest_without_warnings(set_name, bullet):
     objects._LOADED.clear()
+    standing = objects._upright() | set(object_set_members("blocks"))
     moving, tilted = [], []
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "bullet.log"
         for asset in load_object_set(set_name, progress=False):
             with assets.captured_output(log):
-                velocity, tilt = settle(asset, bullet, upright=set_name.startswith("packed"))
+                velocity, tilt = settle(asset, bullet, upright=asset.name in standing)
             if velocity > REST_VELOCITY:
                 moving.append(f"{asset.name} ({velocity:.3f})")
             if set_name.startswith("packed") and tilt > MAX_TILT_PACKED:
