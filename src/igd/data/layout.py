@@ -14,6 +14,7 @@ occupancy files under the raw root: readers accept both)::
     setup.json, grasps.csv (cleaned and balanced)
     scenes/<scene_id>.npz         grid (1, 40, 40, 40) float32
     occ/<scene_id>/NNNN.npz       points (M, 3) float16 metres, occ (M,) bool
+    splits.json                   {train: [scene ids], val: [scene ids]} (ours; GIGA's roots have none)
 
 Every writer here is atomic (a temporary file renamed into place), so a killed process never
 leaves half a file; every reader names the file when something is wrong with it.
@@ -24,14 +25,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pickle
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterable, List, Sequence
 
 import numpy as np
 
-from igd.constants import FINGER_DEPTH, MAX_OPENING, SIZE, VOXEL_SIZE
+from igd.constants import FINGER_DEPTH, MAX_OPENING, RESOLUTION, SIZE, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.perception.camera import DEFAULT_INTRINSIC, CameraIntrinsic
 
@@ -56,7 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.replace(tmp, path)
+        _publish(f, tmp, path)
 
 
 def atomic_savez(path: Path, compressed: bool = True, **arrays) -> None:
@@ -65,7 +68,25 @@ def atomic_savez(path: Path, compressed: bool = True, **arrays) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
     with os.fdopen(fd, "wb") as f:
         (np.savez_compressed if compressed else np.savez)(f, **arrays)
+        _publish(f, tmp, path)
+
+
+def _publish(f, tmp: str, path: Path) -> None:
+    """Flush ``f`` to disk, give it the usual permissions (mkstemp makes it owner-only) and rename it
+    to ``path``: a file that appears is complete, and files appear in the order they were written."""
+    f.flush()
+    os.fsync(f.fileno())
+    os.chmod(tmp, 0o666 & ~_UMASK)
     os.replace(tmp, path)
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # read it (once, at import: no other thread is creating files yet)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,7 +190,7 @@ def load_npz(path: Path, keys: Sequence[str], allow_pickle: bool = False) -> dic
             return {k: data[k] for k in keys}
     except IGDError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+    except (zipfile.BadZipFile, zlib.error, pickle.UnpicklingError, EOFError, OSError, ValueError) as e:
         raise IGDError(f"{path}: corrupt or truncated npz ({type(e).__name__}: {e})") from e
 
 
@@ -211,4 +232,111 @@ def read_mesh_pose_list(root: Path, scene_id: str) -> List[tuple]:
             out.append((str(mesh), float(scale), np.asarray(pose, dtype=np.float64).reshape(4, 4)))
         except (TypeError, ValueError) as e:
             raise IGDError(f"{path}: each entry of 'pc' must be (mesh path, scale, 4x4 pose): {e}") from e
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# grasp rows: value checks (units, ranges)
+# --------------------------------------------------------------------------------------------------
+def check_grasps(grasps: np.ndarray, path: Path) -> np.ndarray:
+    """Refuse rows that cannot be metres-and-unit-quaternion grasps; returns ``grasps``.
+
+    ``grasps`` is what :func:`read_grasps` returns (metres); ``path`` names the file in errors.
+    """
+    num = np.stack([grasps[c] for c in GRASP_COLUMNS[1:9]], axis=1) if len(grasps) else np.zeros((0, 8))
+    bad = np.flatnonzero(~np.isfinite(num).all(axis=1))
+    if bad.size:
+        raise IGDError(f"{path}: data row {bad[0] + 1} has NaN/inf values")
+    labels = grasps["label"]
+    if np.any((labels != 0) & (labels != 1)):
+        raise IGDError(f"{path}: label must be 0 or 1, found {sorted(set(labels.tolist()) - {0, 1})[:3]}")
+    norms = np.linalg.norm(num[:, :4], axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-2):
+        row = int(np.argmax(np.abs(norms - 1.0)))
+        raise IGDError(f"{path}: data row {row + 1}: quaternion (qx,qy,qz,qw) has norm {norms[row]:.4g}, expected 1")
+    if len(grasps) and (np.abs(num[:, 4:7]).max() > 2 * SIZE or num[:, 7].max() > SIZE):
+        raise IGDError(f"{path}: positions/widths up to {np.abs(num[:, 4:8]).max():.4g} look like voxel units; "
+                       f"columns x,y,z,width are metres in [0, {SIZE}] (GIGA's voxel files use columns i,j,k)")
+    return grasps
+
+
+# --------------------------------------------------------------------------------------------------
+# processed root: grids, occupancy files, the validation split
+# --------------------------------------------------------------------------------------------------
+SPLITS_FILE = "splits.json"
+GRID_SHAPE = (1, RESOLUTION, RESOLUTION, RESOLUTION)
+OCC_FILE_GLOB = "[0-9][0-9][0-9][0-9].npz"
+
+
+def grid_path(root: Path, scene_id: str) -> Path:
+    return Path(root) / SCENES_DIR / f"{scene_id}.npz"
+
+
+def write_grid(root: Path, scene_id: str, grid: np.ndarray) -> None:
+    """``scenes/<id>.npz`` key ``grid`` ``(1, 40, 40, 40)`` float32, atomically."""
+    grid = np.asarray(grid, dtype=np.float32)
+    if grid.shape != GRID_SHAPE:
+        raise IGDError(f"grid of scene {scene_id} has shape {grid.shape}, expected {GRID_SHAPE}")
+    atomic_savez(grid_path(root, scene_id), **{GRID_KEY: grid})
+
+
+def read_grid(root: Path, scene_id: str) -> np.ndarray:
+    """The network grid of a processed scene, ``(1, 40, 40, 40)`` float32; errors name the file."""
+    path = grid_path(root, scene_id)
+    grid = load_npz(path, (GRID_KEY,))[GRID_KEY]
+    if grid.shape != GRID_SHAPE or grid.dtype.kind != "f":
+        raise IGDError(f"{path}: grid has shape {grid.shape} and dtype {grid.dtype}, expected {GRID_SHAPE} float32")
+    if not np.isfinite(grid).all():
+        raise IGDError(f"{path}: grid has NaN/inf values")
+    return grid.astype(np.float32, copy=False)
+
+
+def occ_dir(root: Path, scene_id: str) -> Path:
+    return Path(root) / OCC_DIR / str(scene_id)
+
+
+def occ_file_name(index: int) -> str:
+    """``NNNN.npz`` (GIGA's ``%04d.npz``)."""
+    return f"{index:04d}.npz"
+
+
+def list_occ_files(root: Path, scene_id: str) -> List[Path]:
+    """The occupancy files ``occ/<id>/NNNN.npz`` of a scene, sorted; ``[]`` if there are none."""
+    folder = occ_dir(root, scene_id)
+    return sorted(folder.glob(OCC_FILE_GLOB)) if folder.is_dir() else []
+
+
+def read_occ_file(path: Path) -> tuple:
+    """One occupancy file: ``points (M, 3)`` float32 metres, ``occ (M,)`` bool; errors name the file."""
+    d = load_npz(path, OCC_KEYS)
+    points, occ = d["points"], d["occ"]
+    if points.ndim != 2 or points.shape[1] != 3 or occ.shape != (len(points),) or len(points) == 0:
+        raise IGDError(f"{path}: points {points.shape} / occ {occ.shape}, expected (M, 3) and (M,) with M > 0")
+    if points.dtype.kind != "f" or occ.dtype.kind not in "bui":
+        raise IGDError(f"{path}: points {points.dtype} / occ {occ.dtype}, expected float16 and bool")
+    points = points.astype(np.float32)
+    if not np.isfinite(points).all():
+        raise IGDError(f"{path}: points have NaN/inf values")
+    return points, occ.astype(bool, copy=False)
+
+
+def write_splits(root: Path, train: Sequence[str], val: Sequence[str]) -> None:
+    """``splits.json`` ``{train: [scene ids], val: [scene ids]}`` atomically."""
+    text = json.dumps({"train": list(map(str, train)), "val": list(map(str, val))}, indent=1)
+    atomic_write_bytes(Path(root) / SPLITS_FILE, text.encode())
+
+
+def read_splits(root: Path) -> dict | None:
+    """``{train: [...], val: [...]}`` from ``splits.json``, or ``None`` if the root has none."""
+    path = Path(root) / SPLITS_FILE
+    if not path.is_file():
+        return None
+    try:
+        d = json.loads(path.read_text())
+        out = {k: [str(s) for s in d[k]] for k in ("train", "val")}
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise IGDError(f"{path}: expected {{\"train\": [scene ids], \"val\": [scene ids]}} ({type(e).__name__}: {e})") from e
+    overlap = set(out["train"]) & set(out["val"])
+    if overlap:
+        raise IGDError(f"{path}: {len(overlap)} scene(s) in both train and val, e.g. {sorted(overlap)[0]}")
     return out

@@ -1,0 +1,263 @@
+"""PyTorch datasets over a processed root (ours or GIGA's released ones, read as they are).
+
+- :class:`GraspDataset`: one grasp per item (the reference's way).
+- :class:`SceneBatchedGraspDataset`: one scene per item with ``K`` of its grasps. On a CPU the
+  scene encoder dominates a training step (SPEC §14), so encoding a scene once for many grasps is
+  the main lever on training speed; :func:`flatten_grasps` turns a scene batch into a grasp batch
+  for losses that want one grasp per grid.
+
+Batch keys and shapes: :mod:`igd.data.keys`. Grasps come from ``ROOT/grasps.csv`` (metres, or GIGA's
+voxel-unit ``i,j,k`` columns, converted on reading), grids from ``ROOT/scenes/<id>.npz``, occupancy
+from ``ROOT/occ/<id>/`` or else ``RAW_ROOT/occ/<id>/`` (where GIGA keeps it). The split is by scene:
+``ROOT/splits.json`` if present (``igd process`` writes one), else a seeded split of the scene ids.
+
+Randomness (occupancy file and points, grasp choice, augmentation) comes from a generator seeded
+by ``(seed, epoch, index)``: an item is the same whatever the worker or the order; call
+:meth:`set_epoch` to draw new samples each epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from igd.constants import SIZE
+from igd.data import keys, layout
+from igd.errors import IGDError
+
+__all__ = ["GraspDataset", "SceneBatchedGraspDataset", "collate", "flatten_grasps", "rotate_about_z",
+           "select_split"]
+
+SPLITS = ("train", "val", "all")
+#: The columns of :attr:`GraspDataset.row_values` ``(N, 8)``.
+ROW_COLUMNS = ("qx", "qy", "qz", "qw", "x", "y", "z", "width")
+_CENTRE = np.array([SIZE / 2, SIZE / 2, 0.0])  # rotations of the augmentation turn about x = y = 0.15
+
+
+# --------------------------------------------------------------------------------------------------
+# splits and augmentation
+# --------------------------------------------------------------------------------------------------
+def select_split(root: Path, grasps: np.ndarray, split: str, val_fraction: float, seed: int) -> np.ndarray:
+    """The rows of ``grasps`` whose scene is in ``split`` (``train``, ``val`` or ``all``)."""
+    if split not in SPLITS:
+        raise IGDError(f"split must be one of {', '.join(SPLITS)}, got '{split}'")
+    if split == "all":
+        return grasps
+    splits = layout.read_splits(root)
+    if splits is None:
+        from igd.data.process import split_scenes
+
+        train, val = split_scenes(np.unique(grasps["scene_id"]), val_fraction, seed)
+        splits = {"train": train, "val": val}
+    return grasps[np.isin(grasps["scene_id"], np.asarray(splits[split], dtype=grasps["scene_id"].dtype))]
+
+
+def rotate_about_z(k: int, grid: np.ndarray, pos: np.ndarray, quat: np.ndarray,
+                   points: Optional[np.ndarray]) -> tuple:
+    """Turn a sample by ``k · 90°`` about the vertical axis through the workspace centre.
+
+    ``grid (1, 40, 40, 40)`` (voxel centres ``(i + 0.5) · 0.0075``, so the turn is an exact
+    ``rot90``), ``pos (..., 3)`` metres, ``quat (..., 4)`` xyzw, ``points (P, 3)`` metres or None.
+    Returns the turned ``(grid, pos, quat, points)``.
+    """
+    rot = Rotation.from_rotvec([0.0, 0.0, k * np.pi / 2])
+    grid = np.ascontiguousarray(np.rot90(grid, k, axes=(1, 2)))
+
+    def turn(p: np.ndarray) -> np.ndarray:
+        return (rot.apply(p.reshape(-1, 3) - _CENTRE) + _CENTRE).reshape(p.shape).astype(np.float32)
+
+    quat = (rot * Rotation.from_quat(quat.reshape(-1, 4))).as_quat().reshape(quat.shape).astype(np.float32)
+    return grid, turn(pos), quat, None if points is None else turn(points)
+
+
+def collate(items: Sequence[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Stack items (of either dataset) along a new first axis: grasps ``(B, ...)``, scenes ``(S, ...)``."""
+    return {k: torch.stack([item[k] for item in items]) for k in items[0]}
+
+
+def flatten_grasps(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """A scene batch (``pos (S, K, 3)``, ...) → a grasp batch of ``S·K`` (``pos (S·K, 3)``, ...) whose
+    scene tensors (``grid``, ``occ_points``, ``occ``) are repeated per grasp (views, no copies)."""
+    s, k = batch[keys.POS].shape[:2]
+    out = {name: batch[name].reshape(s * k, *batch[name].shape[2:]) for name in keys.GRASP_KEYS}
+    for name in keys.SCENE_KEYS:
+        if name in batch:
+            t = batch[name]
+            out[name] = t.unsqueeze(1).expand(s, k, *t.shape[1:]).reshape(s * k, *t.shape[1:])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# what both datasets share: a processed root, its grids and its occupancy
+# --------------------------------------------------------------------------------------------------
+class _ProcessedRoot(torch.utils.data.Dataset):
+    """Rows of one split, scene files located and checked, grids cached, occupancy sampled.
+
+    The rows are kept compact (GIGA's roots hold millions): ``scenes`` (sorted scene ids),
+    ``row_scene (N,)`` int32 index into ``scenes``, ``row_values (N, 8)`` float32 (:data:`ROW_COLUMNS`,
+    metres), ``row_labels (N,)`` float32.
+    """
+
+    def __init__(self, root, raw_root=None, split: str = "train", augment: bool = False, occ_points: int = 2048,
+                 cache_grids: bool = True, seed: int = 0, val_fraction: float = 0.1):
+        self.root, self.raw_root = Path(root), None if raw_root is None else Path(raw_root)
+        if occ_points < 0:
+            raise IGDError(f"occ_points must be >= 0 (0: no occupancy in the items), got {occ_points}")
+        self.split, self.augment, self.occ_points = split, bool(augment), int(occ_points)
+        self.seed, self.epoch, self.cache_grids = int(seed), 0, bool(cache_grids)
+        for folder in (self.root, self.raw_root):
+            if folder is not None and (folder / layout.SETUP_FILE).is_file():
+                layout.check_setup(folder)
+        grasps = layout.check_grasps(layout.read_grasps(self.root), self.root / layout.GRASPS_FILE)
+        grasps = select_split(self.root, grasps, split, val_fraction, seed)
+        self._check_rows(grasps)
+        scenes, row_scene = np.unique(grasps["scene_id"], return_inverse=True)
+        self.scenes: List[str] = [str(s) for s in scenes]
+        self.row_scene = row_scene.astype(np.int32)
+        self.row_values = np.stack([grasps[c] for c in ROW_COLUMNS], axis=1).astype(np.float32)
+        self.row_labels = grasps["label"].astype(np.float32)
+        del grasps
+        self._grids: Dict[str, np.ndarray] = {}
+        self._occ_dirs = self._locate_files()
+        self._occ_files: Dict[str, List[Path]] = {}
+
+    def _check_rows(self, grasps: np.ndarray) -> None:
+        where = f"{self.root / layout.GRASPS_FILE} (split '{self.split}')"
+        if len(grasps) == 0:
+            raise IGDError(f"{where} has no grasps")
+        if not np.any(grasps["label"] == 1):
+            raise IGDError(f"{where} has no positive grasps; training would learn nothing")
+
+    def _locate_files(self) -> Dict[str, Path]:
+        """Check every scene has its grid file (and an occupancy folder); returns the occupancy folders."""
+        occ_dirs = {}
+        for scene_id in self.scenes:
+            path = layout.grid_path(self.root, scene_id)
+            if not path.is_file():
+                raise IGDError(f"{path}: missing, but {layout.GRASPS_FILE} has rows of scene {scene_id}")
+            if self.occ_points:
+                candidates = [layout.occ_dir(r, scene_id) for r in (self.root, self.raw_root) if r is not None]
+                found = [c for c in candidates if c.is_dir()]
+                if not found:
+                    hint = "" if self.raw_root else " (GIGA keeps occupancy under the raw root: pass raw_root)"
+                    raise IGDError(f"no occupancy folder for scene {scene_id}: looked in "
+                                   f"{', '.join(map(str, candidates))}{hint}; or use occ_points=0")
+                occ_dirs[scene_id] = found[0]
+        return occ_dirs
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw other random samples (occupancy, grasps, augmentation) from now on."""
+        self.epoch = int(epoch)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def grid(self, scene_id: str) -> np.ndarray:
+        """The scene's grid ``(1, 40, 40, 40)`` float32 (read-only when cached)."""
+        grid = self._grids.get(scene_id)
+        if grid is None:
+            grid = layout.read_grid(self.root, scene_id)
+            if self.cache_grids:
+                grid.setflags(write=False)
+                self._grids[scene_id] = grid
+        return grid
+
+    def occupancy(self, scene_id: str, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        """``occ_points`` points of one random occupancy file of the scene: ``(P, 3)`` metres, ``(P,)`` float32."""
+        files = self._occ_files.get(scene_id)
+        if files is None:
+            files = sorted(self._occ_dirs[scene_id].glob(layout.OCC_FILE_GLOB))
+            if not files:
+                raise IGDError(f"{self._occ_dirs[scene_id]}: no NNNN.npz occupancy files")
+            self._occ_files[scene_id] = files
+        points, occ = layout.read_occ_file(files[rng.integers(len(files))])
+        idx = rng.choice(len(points), self.occ_points, replace=len(points) < self.occ_points)
+        return points[idx], occ[idx].astype(np.float32)
+
+    def _sample(self, scene: int, rows, rng: np.random.Generator) -> Dict[str, torch.Tensor]:
+        """One item from scene number ``scene`` and its ``rows`` (an index: one grasp; ``(K,)``: K grasps)."""
+        scene_id = self.scenes[scene]
+        grid = self.grid(scene_id)
+        values = np.array(self.row_values[rows])  # a copy: items never share memory with the dataset
+        quat, pos, width = (np.ascontiguousarray(values[..., i:j]) for i, j in ((0, 4), (4, 7), (7, 8)))
+        points, occ = self.occupancy(scene_id, rng) if self.occ_points else (None, None)
+        if self.augment:
+            grid, pos, quat, points = rotate_about_z(int(rng.integers(4)), grid, pos, quat, points)
+        item = {keys.GRID: torch.from_numpy(np.array(grid, np.float32)), keys.POS: torch.from_numpy(pos),
+                keys.QUAT: torch.from_numpy(quat), keys.WIDTH: torch.from_numpy(width[..., 0]),
+                keys.LABEL: torch.as_tensor(self.row_labels[rows])}
+        if points is not None:
+            item[keys.OCC_POINTS], item[keys.OCC] = torch.from_numpy(points), torch.from_numpy(occ)
+        return item
+
+
+# --------------------------------------------------------------------------------------------------
+# the datasets
+# --------------------------------------------------------------------------------------------------
+class GraspDataset(_ProcessedRoot):
+    """One grasp per item from a processed root.
+
+    Args:
+        root: the processed root (``grasps.csv``, ``scenes/``, optionally ``occ/``, ``splits.json``).
+        raw_root: where to look for ``occ/<id>/`` when ``root`` has none (GIGA's released data).
+        split: ``train``, ``val`` or ``all`` (by scene).
+        augment: turn each item by a random multiple of 90° about the workspace's vertical axis.
+        occ_points: occupancy points per item (0: no ``occ_points``/``occ`` keys, no occupancy needed).
+        cache_grids: keep each scene's grid (256 KB) in memory once read.
+        seed: seeds every random choice (with the epoch and the item index).
+        val_fraction: the validation share of a split drawn from ``seed`` when ``root`` has no splits.json.
+
+    Item: ``grid (1, 40, 40, 40)``, ``pos (3,)`` m, ``quat (4,)`` xyzw, ``width ()`` m, ``label ()``,
+    ``occ_points (P, 3)`` m, ``occ (P,)``; batches by the default collate or :func:`collate`
+    (keys and batch shapes: :mod:`igd.data.keys`).
+    """
+
+    def __len__(self) -> int:
+        return len(self.row_labels)
+
+    def __getitem__(self, index: int) -> Dict[str, torch.Tensor]:
+        return self._sample(int(self.row_scene[index]), int(index), self._rng(index))
+
+    def __repr__(self) -> str:
+        return (f"GraspDataset({str(self.root)!r}, split={self.split!r}, grasps={len(self)}, "
+                f"scenes={len(self.scenes)}, positives={int(self.row_labels.sum())})")
+
+
+class SceneBatchedGraspDataset(_ProcessedRoot):
+    """One scene per item with ``grasps_per_scene`` (K) of its grasps.
+
+    The K rows are drawn without replacement, or with replacement when the scene has fewer than K,
+    from the scene's rows as stored (balanced data: positives and negatives in their stored mix).
+    Other arguments as :class:`GraspDataset`.
+
+    Item: ``grid (1, 40, 40, 40)``, ``pos (K, 3)``, ``quat (K, 4)``, ``width (K,)``, ``label (K,)``,
+    ``occ_points (P, 3)``, ``occ (P,)``; :func:`collate` stacks S scenes, :func:`flatten_grasps`
+    makes an ``S·K`` grasp batch of it.
+    """
+
+    def __init__(self, root, raw_root=None, split: str = "train", grasps_per_scene: int = 32, **kwargs):
+        if grasps_per_scene < 1:
+            raise IGDError(f"grasps_per_scene must be >= 1, got {grasps_per_scene}")
+        super().__init__(root, raw_root, split, **kwargs)
+        self.grasps_per_scene = int(grasps_per_scene)
+        order = np.argsort(self.row_scene, kind="stable")
+        starts = np.searchsorted(self.row_scene[order], np.arange(1, len(self.scenes)))
+        self._rows = np.split(order, starts)  # row indices of each scene, in file order
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, index: int) -> Dict[str, torch.Tensor]:
+        rng = self._rng(index)
+        rows = self._rows[index]
+        k = self.grasps_per_scene
+        pick = rows[rng.choice(len(rows), k, replace=len(rows) < k)]
+        return self._sample(index, pick, rng)
+
+    def __repr__(self) -> str:
+        return (f"SceneBatchedGraspDataset({str(self.root)!r}, split={self.split!r}, scenes={len(self)}, "
+                f"grasps_per_scene={self.grasps_per_scene})")
