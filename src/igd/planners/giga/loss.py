@@ -1,0 +1,122 @@
+"""GIGA's training loss (Jiang et al., RSS 2021, Sec. IV; the reference ``train_giga.py``), SPEC.md §10.
+
+    L = mean over grasps [ BCE(q̂, y) + y · (L_rot + 0.01 · L_width) ] + mean over points [ BCE(ô, o) ]
+    L_rot   = min(1 − |<r̂, r>|, 1 − |<r̂, r · Rz(π)>|)      (q ~ −q, and the π turn about the grasp z)
+    L_width = (ŵ − w)²                                       (voxel units: metres / 0.0075)
+
+==========  ==========  ==============================================================
+code        paper       meaning
+==========  ==========  ==============================================================
+qual_logit  q̂           predicted grasp quality (a logit; BCE is taken on the logit)
+label       y           1 = some yaw succeeded at this grasp centre
+rot         r̂           predicted unit quaternion (x, y, z, w)
+quat        r           labelled orientation (x, y, z, w)
+width       ŵ, w        predicted / labelled opening width, voxel units
+occ_logit   ô           predicted occupancy (a logit)
+occ         o           1 = the point is inside an object
+==========  ==========  ==============================================================
+
+Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here):
+
+- **per grasp** (the reference's): ``grid (B, 1, 40, 40, 40)``, ``pos (B, 3)``, ``quat (B, 4)``,
+  ``width (B,)``, ``label (B,)``, ``occ_points (B, P, 3)``, ``occ (B, P)``;
+- **scene-batched**: ``grid (S, 1, 40, 40, 40)``, ``pos (S, K, 3)``, ``quat (S, K, 4)``, ``width (S, K)``,
+  ``label (S, K)``, ``occ_points (S, P, 3)``, ``occ (S, P)``: each grid is encoded once for its K grasps.
+
+Both give the same number on the same data: a per-grasp batch made of S scenes × K grasps
+(:func:`igd.data.datasets.flatten_grasps`, occupancy repeated per grasp) averages the occupancy
+term over S·K copies of S scenes, which is the scene-batched mean over S scenes. In the reference the
+occupancy term is added per item and averaged with the grasp terms, which is the same mean.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from igd.constants import VOXEL_SIZE
+from igd.data import keys
+from igd.errors import IGDError
+from igd.planners.vgn.loss import rotation_loss
+
+__all__ = ["WIDTH_WEIGHT", "REQUIRED_KEYS", "giga_loss", "grasp_terms"]
+
+WIDTH_WEIGHT = 0.01
+REQUIRED_KEYS = (keys.GRID, keys.POS, keys.QUAT, keys.WIDTH, keys.LABEL, keys.OCC_POINTS, keys.OCC)
+
+
+def _as_scene_batch(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Check a batch and give its grasp tensors a grasp axis: ``pos (B, 3)`` → ``(B, 1, 3)`` etc."""
+    missing = [k for k in REQUIRED_KEYS if k not in batch]
+    if missing:
+        raise IGDError(f"GIGA batch lacks key(s) {missing}; expected {list(REQUIRED_KEYS)} "
+                       "(GIGA needs occupancy: build the dataset with occ_points > 0)")
+    pos = batch[keys.POS]
+    if pos.dim() not in (2, 3) or pos.shape[-1] != 3:
+        raise IGDError(f"GIGA batch: pos must be (B, 3) or (S, K, 3) metres, got {tuple(pos.shape)}")
+    lead = tuple(pos.shape[:-1])
+    occ = batch[keys.OCC]
+    if occ.dim() != 2 or occ.shape[0] != lead[0]:
+        raise IGDError(f"GIGA batch: occ must be ({lead[0]}, P) to go with pos {tuple(pos.shape)}, "
+                       f"got {tuple(occ.shape)}")
+    expected = {keys.QUAT: lead + (4,), keys.WIDTH: lead, keys.LABEL: lead, keys.OCC_POINTS: tuple(occ.shape) + (3,)}
+    for name, shape in expected.items():
+        if tuple(batch[name].shape) != shape:
+            raise IGDError(f"GIGA batch: {name} must have shape {shape} to go with pos {tuple(pos.shape)}, "
+                           f"got {tuple(batch[name].shape)}")
+    for name in REQUIRED_KEYS[1:]:
+        if not torch.isfinite(batch[name]).all():
+            raise IGDError(f"GIGA batch: {name} holds NaN or inf values")
+    out = {name: batch[name].float() for name in REQUIRED_KEYS}
+    if pos.dim() == 2:  # one grasp per item: a grasp axis of length 1
+        for name in keys.GRASP_KEYS:
+            out[name] = out[name].unsqueeze(1)
+    return out
+
+
+def grasp_terms(out, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Per-grasp loss terms ``(S, K)`` of a :class:`~igd.planners.giga.model.GIGAOutput` against a scene batch."""
+    label = batch[keys.LABEL]
+    return {
+        "qual": F.binary_cross_entropy_with_logits(out.qual_logit, label, reduction="none"),
+        "rot": rotation_loss(out.rot, batch[keys.QUAT]),
+        "width": (out.width - batch[keys.WIDTH] / VOXEL_SIZE) ** 2,
+    }
+
+
+def giga_loss(net, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """Mean GIGA loss of ``net`` (a :class:`~igd.planners.giga.model.GIGANet`) on ``batch`` → (loss, metrics).
+
+    Metrics (floats): ``loss``, ``loss_qual``, ``loss_rot`` and ``loss_width`` (means over positives),
+    ``loss_occ``, ``accuracy``, ``precision``, ``recall`` (quality at 0.5), ``occ_accuracy``, ``positives``.
+    """
+    batch = _as_scene_batch(batch)
+    out = net(batch[keys.GRID], batch[keys.POS], batch[keys.OCC_POINTS])
+    label = batch[keys.LABEL]
+    terms = grasp_terms(out, batch)
+    loss_grasp = (terms["qual"] + label * (terms["rot"] + WIDTH_WEIGHT * terms["width"])).mean()
+    loss_occ = F.binary_cross_entropy_with_logits(out.occ_logit, batch[keys.OCC])
+    loss = loss_grasp + loss_occ
+    return loss, _metrics(loss, terms, loss_occ, out, batch)
+
+
+def _metrics(loss, terms, loss_occ, out, batch) -> Dict[str, float]:
+    with torch.no_grad():
+        label = batch[keys.LABEL]
+        predicted = (out.qual_logit > 0).float()  # q̂ > 0.5
+        n_pos = label.sum()
+        true_pos = (predicted * label).sum()
+        return {
+            "loss": float(loss.detach()),
+            "loss_qual": float(terms["qual"].mean()),
+            "loss_rot": float((label * terms["rot"]).sum() / n_pos.clamp(min=1.0)),
+            "loss_width": float((label * terms["width"]).sum() / n_pos.clamp(min=1.0)),
+            "loss_occ": float(loss_occ),
+            "accuracy": float((predicted == label).float().mean()),
+            "precision": float(true_pos / predicted.sum().clamp(min=1.0)),
+            "recall": float(true_pos / n_pos.clamp(min=1.0)),
+            "occ_accuracy": float(((out.occ_logit > 0).float() == batch[keys.OCC]).float().mean()),
+            "positives": float(label.mean()),
+        }

@@ -1,0 +1,146 @@
+"""The GIGA planner: query the implicit grasp heads at every voxel, then the shared post-processing (SPEC §10)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Mapping, Tuple
+
+import numpy as np
+
+from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.errors import IGDError
+from igd.planners import postprocess
+from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, Planner, load_torch_file
+from igd.planners.giga.config import GIGAConfig
+
+__all__ = ["GIGAPlanner", "check_state_dict", "query_points"]
+
+
+def query_points(device=None):
+    """The 40³ grasp centres in normalised coordinates, ``(1, 64000, 3)``, in voxel order ``(i, j, k)``.
+
+    Voxel ``(i, j, k)`` is queried at ``(i, j, k) · 0.0075`` m, i.e. ``(i, j, k) / 40 − 0.5`` normalised:
+    no half voxel, the convention of the dense output of VGN (SPEC §8) and of GIGA's
+    ``detection_implicit.py``, and where :func:`igd.planners.postprocess.select` places the grasp.
+    """
+    import torch
+
+    index = torch.arange(RESOLUTION, dtype=torch.float32, device=device)
+    lattice = torch.stack(torch.meshgrid(index, index, index, indexing="ij"), dim=-1)  # (40, 40, 40, 3)
+    return (lattice / RESOLUTION - 0.5).reshape(1, -1, 3)
+
+
+class GIGAPlanner(Planner):
+    """Grasp detection via Implicit Geometry and Affordance (Jiang et al., RSS 2021).
+
+    ``plan(observation)`` encodes the grid once, evaluates the quality, rotation and width heads of
+    :class:`~igd.planners.giga.model.GIGANet` at the 40³ voxel positions (in chunks of
+    ``config.chunk_size``) and hands the volumes to :func:`igd.planners.postprocess.detect` with the
+    'giga' preset. Weights: igd checkpoints only (:meth:`from_weights`).
+    """
+
+    name = "giga"
+    config_class = GIGAConfig
+    learned = True
+
+    def __init__(self, config: GIGAConfig | None = None):
+        super().__init__(config)
+        import torch
+
+        from igd.planners.giga.model import GIGANet
+
+        self.device = torch.device(self.config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise IGDError(f"GIGAConfig.device is {self.config.device!r} but this torch build sees no CUDA GPU; "
+                           "use 'cpu'")
+        self.net = GIGANet(**self.config.model_kwargs()).to(self.device).eval()
+        self.postprocess = self.config.postprocess()
+        self._points = query_points(self.device)
+
+    # ---- inference ----
+    def _autocast(self):
+        import torch
+
+        if self.config.precision == "bfloat16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def predict(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Network volumes for one grid.
+
+        grid: (1, 40, 40, 40) or (40, 40, 40) encoded TSDF. Returns numpy ``qual (40, 40, 40)`` in
+        [0, 1], ``rot (4, 40, 40, 40)`` unit quaternions (x, y, z, w) and ``width (40, 40, 40)`` in metres.
+        """
+        import torch
+
+        grid = np.asarray(grid, dtype=np.float32)
+        if grid.size != RESOLUTION ** 3:
+            raise IGDError(f"giga: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
+        x = torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)  # a copy: grid may be read-only
+        quals, rots, widths = [], [], []
+        with torch.inference_mode(), self._autocast():
+            planes = self.net.encode(x)
+            for points in self._points.split(self.config.chunk_size, dim=1):
+                qual_logit, rot, width = self.net.grasp_heads(planes, points)
+                quals.append(torch.sigmoid(qual_logit.float()))
+                rots.append(rot.float())
+                widths.append(width.float())
+        shape = (RESOLUTION,) * 3
+        qual = torch.cat(quals, dim=1).reshape(shape)
+        rot = torch.cat(rots, dim=1).reshape(shape + (4,)).permute(3, 0, 1, 2)
+        width = torch.cat(widths, dim=1).reshape(shape) * VOXEL_SIZE
+        return qual.cpu().numpy(), rot.cpu().numpy(), width.cpu().numpy()
+
+    def plan(self, observation: Observation) -> Grasps:
+        """Grasps for ``observation``, best first; ``info['planning_time']``: network + post-processing, s."""
+        tic = time.perf_counter()
+        qual, rot, width = self.predict(observation.grid)
+        grasps = postprocess.detect(observation.grid, qual, rot, width, self.postprocess)
+        grasps.info["planning_time"] = time.perf_counter() - tic
+        return grasps
+
+    # ---- weights ----
+    def state_dict(self) -> dict:
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Load GIGA weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
+        check_state_dict(state, self.net.state_dict())
+        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        self.net.eval()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "GIGAPlanner":
+        """An igd checkpoint of a GIGA planner (written by :meth:`save_pretrained` or ``igd train``).
+
+        ``overrides`` replace config fields (e.g. ``threshold=0.8``). A missing or truncated file, a
+        raw state dict (such as the GIGA authors' ``.pt`` files) or a checkpoint of another planner
+        raises :class:`IGDError`.
+        """
+        payload = load_torch_file(path)
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
+                           "GIGA reads only checkpoints written by igd (save_pretrained / igd train), "
+                           "not the reference's raw state dicts")
+        return cls.from_pretrained(path, **overrides)
+
+
+def check_state_dict(state, expected: Mapping) -> None:
+    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
+    import torch
+
+    if not isinstance(state, Mapping):
+        raise IGDError(f"giga: expected a state dict (a dict of tensors), got {type(state).__name__}")
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
+    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
+    problems = [f"{label} {items}" for label, items in (
+        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
+        ("not tensors", not_tensors)) if items]
+    if problems:
+        raise IGDError("giga: state dict does not match GIGANet (are the config's sizes those it was trained "
+                       "with?): " + "; ".join(problems))
