@@ -1,0 +1,276 @@
+"""IGD's training loss (Song, Li, Detry, CoRL 2024, Sec. 3; SPEC.md §10, IGD)::
+
+    L      = L_ddpm + L_a + L_g + L_w + L_occ
+    L_ddpm = mean over positives × their 4 targets r_j of ‖ε − ε_θ(sqrt(ᾱ_t) r_j + sqrt(1 − ᾱ_t) ε, t | p, c_d(p))‖²/4
+             r_j ∈ {r, r·Rz(π), −r, −r·Rz(π)}  (the same parallel-jaw grasp, SPEC §1);  t ~ U{0 … 99}
+             re-noising: ε is redrawn while the noisy point is closer to another r_k than to r_j
+    L_a    = mean over grasps of BCE(a(p), y)                                  (Affordance Evaluator)
+    L_g    = mean over classifier samples of FL(v(p', r'), y'),  FL = α_t (1 − p_t)^γ · BCE,
+             α = 0.5, γ = 2; samples per grasp: its 4 targets (label y) and the negatives (label 0)
+    L_w    = 0.01 · mean over positives of (ŵ − w)²                             (voxel units)
+    L_occ  = mean over occupancy points of BCE(ô, o)
+
+==============  ==========  ================================================================
+code            paper       meaning
+==============  ==========  ================================================================
+label           y           1 = some yaw succeeded at this point
+quat            r           the labelled orientation (x, y, z, w)
+targets         r_j         its four symmetric copies, (…, 4, 4)
+noise           ε           diffusion noise; ``timesteps`` t
+eps             ε_θ         the denoiser's prediction
+aff_logit       a           affordance (logit)
+grasp_logit     v           Grasp Classifier (logit)
+jitter          σ_p         3 cm position jitter of the negatives
+==============  ==========  ================================================================
+
+**Negatives** (per grasp, M − 4 of them; 96 with ``rounds = 10``): the 4 targets turned about the
+approach axis (the grasp z) by 36°, 72°, 108°, 144° (16), then ``rounds`` times (a) the 4 targets at
+positions jittered by N(0, σ_p²) per axis, each copy its own jitter (4), and (b) the 4 targets turned
+by one of those yaws drawn at random (4). Every grasp of the batch gets them, as in the reference
+and SPEC ("per sample"): its own 4 targets carry its label, the negatives label 0.
+
+**Re-noising**: the four targets have unit norm, so "x_t is nearest to r_k" is "<x_t, r_k> is
+largest"; a sample whose nearest target is not its own gets fresh noise, up to ``renoise_tries``
+times (at t = 99 one draw lands in the wrong cell about half the time, so after 20 tries about
+one in a million is left); those left are dropped from L_ddpm (``renoise_left`` counts them).
+
+Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here), as GIGA's loss:
+per grasp ``pos (B, 3)`` … (the reference's) and scene-batched ``pos (S, K, 3)`` …, each grid encoded
+once for its K grasps. All means are over grasps, targets or points, so the two layouts give the same
+loss on the same data; with the same ``generator`` they draw the same noise too (tested).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from igd.constants import SIZE, VOXEL_SIZE
+from igd.data import keys
+from igd.errors import IGDError
+from igd.nn import check_grid, normalise, sample_planes
+
+__all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
+           "igd_loss", "noise_targets", "quat_rot_z", "symmetric_targets", "wrong_cell"]
+
+WIDTH_WEIGHT = 0.01
+REQUIRED_KEYS = (keys.GRID, keys.POS, keys.QUAT, keys.WIDTH, keys.LABEL, keys.OCC_POINTS, keys.OCC)
+#: Yaws of the rotated negatives: linspace(0, π, 6)[1:-1] = 36°, 72°, 108°, 144°.
+NEGATIVE_YAWS = tuple(math.pi * k / 5 for k in range(1, 5))
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """The loss's own settings (the paper's by default)."""
+
+    neg_rounds: int = 10
+    """Rounds of (jittered, randomly turned) negatives: 16 + 8 · rounds negatives per grasp (96 at 10)."""
+    jitter: float = 0.03
+    """Standard deviation of the negatives' position jitter per axis, metres."""
+    focal_alpha: float = 0.5
+    """α of the focal loss (weight of the positive class)."""
+    focal_gamma: float = 2.0
+    """γ of the focal loss."""
+    renoise_tries: int = 20
+    """Redraws of the noise of a sample that lands nearer another target (0: no re-noising)."""
+
+    @property
+    def num_negatives(self) -> int:
+        return 4 * len(NEGATIVE_YAWS) + 8 * self.neg_rounds
+
+
+# --------------------------------------------------------------------------------------------------
+# quaternion symmetries, targets and noise
+# --------------------------------------------------------------------------------------------------
+def quat_rot_z(quat: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """``q · Rz(θ)`` (turn about the grasp's own z): ``quat (…, 4)`` (x, y, z, w), ``angle`` broadcastable to (…)."""
+    x, y, z, w = quat.unbind(-1)
+    angle = torch.as_tensor(angle, dtype=quat.dtype, device=quat.device)
+    s, c = torch.sin(angle / 2), torch.cos(angle / 2)
+    return torch.stack([x * c + y * s, y * c - x * s, z * c + w * s, w * c - z * s], dim=-1)
+
+
+def symmetric_targets(quat: torch.Tensor) -> torch.Tensor:
+    """The four quaternions of one parallel-jaw grasp: ``(…, 4)`` → ``(…, 4, 4)`` = [r, r·Rz(π), −r, −r·Rz(π)]."""
+    turned = quat_rot_z(quat, math.pi)
+    return torch.stack([quat, turned, -quat, -turned], dim=-2)
+
+
+def wrong_cell(x_t: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``(…, J)`` bool: noisy point ``x_t[…, j]`` is nearer some ``targets[…, k]``, k ≠ j, than ``targets[…, j]``.
+
+    ``x_t, targets (…, J, D)``: each sample against the J targets of its own grasp (Euclidean distance).
+    """
+    dist = (x_t.unsqueeze(-2) - targets.unsqueeze(-3)).square().sum(-1)  # (…, J, J): [j, k] = |x_j − r_k|²
+    own = torch.arange(targets.shape[-2], device=targets.device)
+    return dist.argmin(dim=-1) != own
+
+
+def noise_targets(scheduler, targets: torch.Tensor, active: torch.Tensor, tries: int,
+                  generator: Optional[torch.Generator] = None):
+    """Noise ``targets (…, J, 4)`` at random timesteps, with the re-noising rule on the ``active (…)`` grasps.
+
+    Returns ``x_t (…, J, 4)``, ``noise (…, J, 4)``, ``timesteps (…, J)``, ``valid (…, J)`` (False: still
+    in a wrong cell after ``tries`` redraws) and ``redrawn (…, J)`` (needed at least one redraw).
+    """
+    device = targets.device
+    t = torch.randint(0, scheduler.num_train_timesteps, targets.shape[:-1], generator=generator, device=device)
+    noise = torch.randn(targets.shape, generator=generator, device=device, dtype=targets.dtype)
+    x_t = scheduler.add_noise(targets, noise, t)
+    bad = wrong_cell(x_t, targets) & active.unsqueeze(-1)
+    redrawn = bad.clone()
+    for _ in range(tries):
+        if not bool(bad.any()):
+            break
+        fresh = torch.randn(targets.shape, generator=generator, device=device, dtype=targets.dtype)
+        noise = torch.where(bad.unsqueeze(-1), fresh, noise)
+        x_t = scheduler.add_noise(targets, noise, t)
+        bad = wrong_cell(x_t, targets) & active.unsqueeze(-1)
+    return x_t, noise, t, ~bad, redrawn
+
+
+def classifier_samples(p: torch.Tensor, targets: torch.Tensor, label: torch.Tensor, rounds: int, jitter: float,
+                       generator: Optional[torch.Generator] = None):
+    """The Grasp Classifier's samples of each grasp: its 4 targets (label y), then the negatives (label 0).
+
+    ``p (S, K, 3)`` normalised, ``targets (S, K, 4, 4)``, ``label (S, K)``; ``jitter`` in metres.
+    Returns ``p' (S, K, M, 3)``, ``r' (S, K, M, 4)``, ``y' (S, K, M)`` with ``M = 4 + 16 + 8 · rounds``,
+    in the order [targets | 4 yaws × 4 targets | per round: 4 jittered targets, 4 turned targets].
+    """
+    s, k = label.shape
+    yaws = torch.tensor(NEGATIVE_YAWS, dtype=targets.dtype, device=targets.device)
+    turned = quat_rot_z(targets.unsqueeze(2), yaws[:, None]).reshape(s, k, 16, 4)  # (S, K, yaw·target, 4)
+    p_jit = p[:, :, None, None] + torch.randn(s, k, rounds, 4, 3, generator=generator, device=p.device,
+                                              dtype=p.dtype) * (jitter / SIZE)  # normalised units
+    pick = torch.randint(0, len(NEGATIVE_YAWS), (s, k, rounds), generator=generator, device=p.device)
+    q_turn = quat_rot_z(targets.unsqueeze(2), yaws[pick].unsqueeze(-1))  # (S, K, rounds, 4, 4)
+    p_round = torch.stack([p_jit, p[:, :, None, None].expand_as(p_jit)], dim=3)  # (S, K, rounds, 2, 4, 3)
+    q_round = torch.stack([targets.unsqueeze(2).expand_as(q_turn), q_turn], dim=3)  # (S, K, rounds, 2, 4, 4)
+    m_round = 8 * rounds
+    p_all = torch.cat([p[:, :, None].expand(s, k, 20, 3), p_round.reshape(s, k, m_round, 3)], dim=2)
+    q_all = torch.cat([targets, turned, q_round.reshape(s, k, m_round, 4)], dim=2)
+    y_all = torch.cat([label[:, :, None].expand(s, k, 4), label.new_zeros(s, k, 16 + m_round)], dim=2)
+    return p_all, q_all, y_all
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, gamma: float = 2.0) -> torch.Tensor:
+    """Element-wise sigmoid focal loss (Lin et al. 2017) on logits: ``α_t (1 − p_t)^γ · BCE``.
+
+    ``p_t = p y + (1 − p)(1 − y)``, ``α_t = α y + (1 − α)(1 − y)``, ``p = sigmoid(logits)``.
+    """
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    prob = torch.sigmoid(logits)
+    p_t = prob * target + (1 - prob) * (1 - target)
+    alpha_t = alpha * target + (1 - alpha) * (1 - target)
+    return alpha_t * (1 - p_t).pow(gamma) * ce
+
+
+# --------------------------------------------------------------------------------------------------
+# the batch and the loss
+# --------------------------------------------------------------------------------------------------
+def as_scene_batch(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Check a batch (IGDError on missing keys, shapes, NaN) and give a per-grasp one a grasp axis of length 1."""
+    missing = [k for k in REQUIRED_KEYS if k not in batch]
+    if missing:
+        raise IGDError(f"IGD batch lacks key(s) {missing}; expected {list(REQUIRED_KEYS)} "
+                       "(IGD needs occupancy: build the dataset with occ_points > 0)")
+    pos = batch[keys.POS]
+    if pos.dim() not in (2, 3) or pos.shape[-1] != 3:
+        raise IGDError(f"IGD batch: pos must be (B, 3) or (S, K, 3) metres, got {tuple(pos.shape)}")
+    lead = tuple(pos.shape[:-1])
+    grid = check_grid(batch[keys.GRID])
+    occ = batch[keys.OCC]
+    if grid.shape[0] != lead[0] or occ.dim() != 2 or occ.shape[0] != lead[0]:
+        raise IGDError(f"IGD batch: grid must be ({lead[0]}, 1, 40, 40, 40) and occ ({lead[0]}, P) to go with pos "
+                       f"{tuple(pos.shape)}, got {tuple(batch[keys.GRID].shape)} and {tuple(occ.shape)}")
+    expected = {keys.QUAT: lead + (4,), keys.WIDTH: lead, keys.LABEL: lead, keys.OCC_POINTS: tuple(occ.shape) + (3,)}
+    for name, shape in expected.items():
+        if tuple(batch[name].shape) != shape:
+            raise IGDError(f"IGD batch: {name} must have shape {shape} to go with pos {tuple(pos.shape)}, "
+                           f"got {tuple(batch[name].shape)}")
+    for name in REQUIRED_KEYS:
+        if not torch.isfinite(batch[name]).all():
+            raise IGDError(f"IGD batch: {name} holds NaN or inf values")
+    out = {name: batch[name].float() for name in REQUIRED_KEYS}
+    out[keys.GRID] = grid.float()
+    if pos.dim() == 2:  # one grasp per item: a grasp axis of length 1
+        for name in keys.GRASP_KEYS:
+            out[name] = out[name].unsqueeze(1)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _forward_process():
+    """The DDPM schedule whose ``add_noise`` makes the training samples (T = 100, linear β)."""
+    from igd.diffusion import make_scheduler
+
+    return make_scheduler("ddpm")
+
+
+def _ddpm_term(net, planes, p, feature, targets, label, generator):
+    """L_ddpm and its bookkeeping: ``p (S, K, 3)``, ``feature (S, K, 96)``, ``targets (S, K, 4, 4)``."""
+    settings = net.loss_settings
+    scheduler = _forward_process()
+    x_t, noise, t, valid, redrawn = noise_targets(scheduler, targets, label > 0, settings.renoise_tries, generator)
+    cond = net.condition(planes, p, feature)  # c_d(p), (S, K, 96)
+    s, k, j = t.shape
+    eps = net.denoiser(p.unsqueeze(2).expand(s, k, j, 3), x_t, t, cond.unsqueeze(2).expand(s, k, j, cond.shape[-1]))
+    weight = label.unsqueeze(-1) * valid  # positives' targets that reached their own cell
+    loss = (weight * (eps - noise).square().mean(-1)).sum() / weight.sum().clamp(min=1.0)
+    positive = (label > 0).unsqueeze(-1).expand_as(valid)
+    stats = {"renoise_redrawn": _fraction(redrawn, positive), "renoise_left": _fraction(~valid, positive)}
+    return loss, stats
+
+
+def _fraction(flags: torch.Tensor, among: torch.Tensor) -> float:
+    return float((flags & among).sum()) / max(1, int(among.sum()))
+
+
+def igd_loss(net, batch: Dict[str, torch.Tensor],
+             generator: Optional[torch.Generator] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """IGD's loss of ``net`` (an :class:`~igd.planners.igd.model.IGDNet`) on ``batch`` → (loss, metrics).
+
+    ``generator`` drives the timesteps, the noise and the negatives (None: torch's global generator).
+    A batch without positives gives ``L_ddpm = L_w = 0`` (``no_positives = 1``), never NaN.
+    """
+    batch = as_scene_batch(batch)
+    label = batch[keys.LABEL]  # (S, K)
+    s, k = label.shape
+    planes = net.encode(batch[keys.GRID])
+    p = normalise(batch[keys.POS])
+    features = sample_planes(planes, torch.cat([p, normalise(batch[keys.OCC_POINTS])], dim=1))  # c(p), once
+    feat_g, feat_o = features[:, :k], features[:, k:]
+    n_pos = label.sum()
+
+    aff_logit = net.affordance(planes, p, feat_g)
+    loss_aff = F.binary_cross_entropy_with_logits(aff_logit, label)
+    width_err = (net.width(planes, p, feat_g) - batch[keys.WIDTH] / VOXEL_SIZE).square()
+    loss_width = (label * width_err).sum() / n_pos.clamp(min=1.0)
+    occ_logit = net.occupancy(planes, normalise(batch[keys.OCC_POINTS]), feat_o)
+    loss_occ = F.binary_cross_entropy_with_logits(occ_logit, batch[keys.OCC])
+
+    targets = symmetric_targets(F.normalize(batch[keys.QUAT], dim=-1))  # (S, K, 4, 4)
+    loss_ddpm, stats = _ddpm_term(net, planes, p, feat_g, targets, label, generator)
+
+    settings = net.loss_settings
+    p_c, q_c, y_c = classifier_samples(p, targets, label, settings.neg_rounds, settings.jitter, generator)
+    m = p_c.shape[2]
+    grasp_logit = net.classify(planes, p_c.reshape(s, k * m, 3), q_c.reshape(s, k * m, 4)).reshape(s, k, m)
+    loss_grasp = focal_loss(grasp_logit, y_c, settings.focal_alpha, settings.focal_gamma).mean()
+
+    loss = loss_ddpm + loss_aff + loss_grasp + WIDTH_WEIGHT * loss_width + loss_occ
+    with torch.no_grad():
+        metrics = {
+            "loss": float(loss), "loss_ddpm": float(loss_ddpm), "loss_aff": float(loss_aff),
+            "loss_grasp": float(loss_grasp), "loss_width": float(loss_width), "loss_occ": float(loss_occ),
+            "aff_accuracy": float(((aff_logit > 0).float() == label).float().mean()),
+            "grasp_accuracy": float(((grasp_logit > 0).float() == y_c).float().mean()),
+            "occ_accuracy": float(((occ_logit > 0).float() == batch[keys.OCC]).float().mean()),
+            "positives": float(label.mean()), "no_positives": float(n_pos == 0), **stats,
+        }
+    return loss, metrics

@@ -1,0 +1,247 @@
+"""The IGD planner: affordance at the 40³ voxels, orientations drawn by the diffuser at the gated
+ones and scored by the Grasp Classifier, then the shared post-processing (SPEC.md §10, IGD).
+
+==============  =====================================================================  =========
+stage           what                                                                    timed as
+==============  =====================================================================  =========
+encode          planes of the grid, once                                                network
+affordance      a at the voxels near the observed surface (``gate_region='surface'``,   network
+                the default) or at all 40³ (``'all'``), in chunks
+gate            voxels with a > ``gate_threshold``, at most ``max_points`` (highest a)   network
+condition       width and the diffuser's DAM feature c_d(p) at the gated voxels         network
+sample          N = ``rounds_n`` orientations per gated voxel (DDPM / DDIM / DPM)        sampling
+classify        v = p(r | a, p) of each; keep the best of the N                         network
+post-process    q = a·v at gated voxels (0 elsewhere); GIGA's smoothing, masks, NMS     post
+==============  =====================================================================  =========
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Dict, Mapping, NamedTuple
+
+import numpy as np
+
+from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.errors import IGDError
+from igd.planners import postprocess
+from igd.planners.base import (
+    CHECKPOINT_FORMAT,
+    Grasps,
+    Observation,
+    Planner,
+    load_torch_file,
+)
+from igd.planners.giga.planner import query_points
+from igd.planners.igd.config import IGDConfig
+
+__all__ = ["IGDPlanner", "IGDPrediction", "check_state_dict"]
+
+_SHAPE = (RESOLUTION,) * 3
+
+
+class IGDPrediction(NamedTuple):
+    """The volumes of one grid (numpy, axes (x, y, z)) and the time each stage took."""
+
+    qual: np.ndarray
+    """(40, 40, 40) quality q = a·v at gated voxels, 0 elsewhere."""
+    rot: np.ndarray
+    """(4, 40, 40, 40) unit quaternions (x, y, z, w): the kept samples at gated voxels, identity elsewhere."""
+    width: np.ndarray
+    """(40, 40, 40) widths, metres, at gated voxels (0 elsewhere: no grasp is proposed there)."""
+    affordance: np.ndarray
+    """(40, 40, 40) affordance a in [0, 1] (0 where not queried)."""
+    gated: np.ndarray
+    """(40, 40, 40) bool: voxels where orientations were drawn."""
+    timings: Dict[str, float]
+    """Seconds: 'time_network' and 'time_sampling'."""
+
+
+class IGDPlanner(Planner):
+    """Implicit Grasp Diffusion (Song, Li, Detry, CoRL 2024); see the module docstring for the stages.
+
+    Sampling noise comes from a generator reset to ``seed`` at every :meth:`plan` (so one grid and one
+    seed always give the same grasps); :meth:`reseed` changes the seed (the benchmark calls it).
+    """
+
+    name = "igd"
+    config_class = IGDConfig
+    learned = True
+
+    def __init__(self, config: IGDConfig | None = None):
+        super().__init__(config)
+        import torch
+
+        from igd.diffusion import make_scheduler
+        from igd.planners.igd.model import IGDNet
+
+        self.device = torch.device(self.config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise IGDError(f"IGDConfig.device is {self.config.device!r} but this torch build sees no CUDA GPU; "
+                           "use 'cpu'")
+        self.net = IGDNet(**self.config.model_kwargs()).to(self.device).eval()
+        self.scheduler = make_scheduler(self.config.sampler, self.config.sampler_steps)
+        self.postprocess = self.config.postprocess()
+        self.seed = self.config.seed
+        self.generator = torch.Generator(device=self.device)
+        self._points = query_points(self.device)[0]  # (64000, 3) normalised, voxel order
+
+    def reseed(self, seed: int) -> None:
+        """Use ``seed`` for the sampling noise of the following plans."""
+        self.seed = int(seed)
+
+    # ---- inference ----
+    def _autocast(self):
+        import torch
+
+        if self.config.precision == "bfloat16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _region(self, grid: np.ndarray):
+        """Indices (R,) of the voxels whose affordance is queried."""
+        import torch
+
+        if self.config.gate_region == "all":
+            return torch.arange(RESOLUTION ** 3, device=self.device)
+        mask = postprocess.surface_mask(grid, self.postprocess.out_th, self.postprocess.dilation + 1)
+        return torch.from_numpy(np.flatnonzero(mask)).to(self.device)
+
+    def _affordance(self, planes, region):
+        """Affordance a (R,) in [0, 1] at the voxels ``region (R,)``, in chunks."""
+        import torch
+
+        affs = [torch.sigmoid(self.net.affordance(planes, self._points[index][None]).float())[0]
+                for index in region.split(self.config.chunk_size)]
+        return torch.cat(affs) if affs else torch.zeros(0, device=self.device)
+
+    def _gate(self, aff):
+        """Positions (into ``aff``) of the gated voxels, ascending: a > threshold, at most max_points."""
+        import torch
+
+        passing = torch.nonzero(aff > self.config.gate_threshold).squeeze(1)
+        if len(passing) > self.config.max_points:
+            best = torch.topk(aff[passing], self.config.max_points).indices
+            passing = passing[best]
+        return torch.sort(passing).values
+
+    def _orientations(self, planes, p):
+        """At ``p (M, 3)``: the best of N drawn orientations (M, 4), its classifier score v (M,), the widths
+        (M,) in voxel units, and the seconds spent sampling."""
+        import torch
+
+        from igd.nn import sample_planes
+
+        n, m = self.config.rounds_n, len(p)
+        feature = sample_planes(planes, p[None])  # c(p), (1, M, 96)
+        width = self.net.width(planes, p[None], feature)[0].float()
+        cond = self.net.condition(planes, p[None], feature)[0]  # c_d(p), (M, 96)
+        p_n, cond_n = p.repeat(n, 1), cond.repeat(n, 1)  # round-major: (N·M, ·)
+        tic = time.perf_counter()
+        quats = torch.cat([self.net.sample_quat(pp, cc, self.scheduler, self.generator)
+                           for pp, cc in zip(p_n.split(self.config.chunk_size), cond_n.split(self.config.chunk_size))])
+        sampling = time.perf_counter() - tic
+        logits = self.net.classify(planes, p_n[None], quats[None], feature.repeat(1, n, 1))[0]
+        scores = torch.sigmoid(logits.float()).reshape(n, m)
+        best = scores.argmax(dim=0)  # (M,)
+        keep = torch.arange(m, device=p.device)
+        return quats.reshape(n, m, 4)[best, keep], scores[best, keep], width, sampling
+
+    def predict(self, grid: np.ndarray) -> IGDPrediction:
+        """Volumes for one grid ``(1, 40, 40, 40)`` or ``(40, 40, 40)`` (see :class:`IGDPrediction`)."""
+        import torch
+
+        grid = np.asarray(grid, dtype=np.float32)
+        if grid.size != RESOLUTION ** 3:
+            raise IGDError(f"igd: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
+        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
+        tic = time.perf_counter()
+        self.generator.manual_seed(self.seed)
+        n = RESOLUTION ** 3
+        aff, width = torch.zeros(n, device=self.device), torch.zeros(n, device=self.device)
+        qual, rot = torch.zeros(n, device=self.device), torch.zeros(n, 4, device=self.device)
+        rot[:, 3] = 1.0
+        gated, sampling = torch.zeros(n, dtype=torch.bool, device=self.device), 0.0
+        with torch.inference_mode(), self._autocast():
+            planes = self.net.encode(x)
+            region = self._region(grid.reshape(_SHAPE))
+            aff[region] = self._affordance(planes, region)
+            index = region[self._gate(aff[region])]
+            if len(index):
+                quat, score, width[index], sampling = self._orientations(planes, self._points[index])
+                qual[index], rot[index], gated[index] = aff[index] * score, quat.float(), True
+        network = time.perf_counter() - tic - sampling
+        volumes = [v.reshape(_SHAPE).cpu().numpy() for v in (qual, width * VOXEL_SIZE, aff, gated)]
+        rot_np = rot.reshape(_SHAPE + (4,)).permute(3, 0, 1, 2).cpu().numpy()
+        return IGDPrediction(volumes[0], rot_np, volumes[1], volumes[2], volumes[3],
+                             {"time_network": network, "time_sampling": sampling})
+
+    def plan(self, observation: Observation) -> Grasps:
+        """Grasps for ``observation``, best first.
+
+        ``info``: 'planning_time' (network + sampling + post-processing, s) and its split
+        'time_network', 'time_sampling', 'time_postprocess'; 'gated_points'; the sampler used.
+        Grasps are proposed only at gated voxels (where an orientation was drawn): the smoothing
+        spreads quality to their neighbours, whose orientation would be undefined.
+        """
+        tic = time.perf_counter()
+        cfg = self.postprocess
+        if not postprocess.surface_mask(observation.grid, cfg.out_th, cfg.dilation).any():
+            # nothing observed near a surface: the post-processing would reject every voxel
+            return Grasps.empty(planning_time=time.perf_counter() - tic, gated_points=0, time_network=0.0,
+                                time_sampling=0.0, time_postprocess=0.0, sampler=self.scheduler.kind,
+                                steps=self.scheduler.steps, rounds_n=self.config.rounds_n)
+        pred = self.predict(observation.grid)
+        post = time.perf_counter()
+        qual = postprocess.process(observation.grid, pred.qual, pred.rot, pred.width, cfg)
+        qual[~pred.gated] = 0.0
+        grasps = postprocess.select(qual, pred.rot, pred.width, cfg.threshold, cfg.max_filter_size, cfg.force)
+        grasps = postprocess.order_detections(grasps, cfg.order)
+        done = time.perf_counter()
+        grasps.info.update(pred.timings, time_postprocess=done - post, planning_time=done - tic,
+                           gated_points=int(pred.gated.sum()), sampler=self.scheduler.kind,
+                           steps=self.scheduler.steps, rounds_n=self.config.rounds_n)
+        return grasps
+
+    # ---- weights ----
+    def state_dict(self) -> dict:
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Load IGD weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
+        check_state_dict(state, self.net.state_dict())
+        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        self.net.eval()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "IGDPlanner":
+        """An igd checkpoint of an IGD planner (``save_pretrained`` / ``igd train``); ``overrides`` replace
+        config fields (e.g. ``sampler='ddpm'``, ``rounds_n=11``). Another planner's checkpoint, a raw
+        state dict, a missing or truncated file raise :class:`IGDError`."""
+        payload = load_torch_file(path)
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
+                           "IGD reads only checkpoints written by igd (save_pretrained / igd train), "
+                           "not the reference's raw state dicts")
+        return cls.from_pretrained(path, **overrides)
+
+
+def check_state_dict(state, expected: Mapping) -> None:
+    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
+    import torch
+
+    if not isinstance(state, Mapping):
+        raise IGDError(f"igd: expected a state dict (a dict of tensors), got {type(state).__name__}")
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
+    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
+    problems = [f"{label} {items}" for label, items in (
+        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
+        ("not tensors", not_tensors)) if items]
+    if problems:
+        raise IGDError("igd: state dict does not match IGDNet (are the config's sizes those it was trained "
+                       "with?): " + "; ".join(problems))
