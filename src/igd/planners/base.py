@@ -104,6 +104,11 @@ class Planner(abc.ABC):
     name: ClassVar[str]
     config_class: ClassVar[type]
     learned: ClassVar[bool] = False
+    #: Training hook (``igd train``): the loss takes scene-batched batches (``pos (S, K, 3)``, ...),
+    #: so the default is one scene per item with K grasps; False: one grasp per item.
+    scene_batched_training: ClassVar[bool] = False
+    #: Training hook: the loss reads occupancy points (``occ_points``, ``occ``) from the batches.
+    training_needs_occupancy: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -132,6 +137,13 @@ class Planner(abc.ABC):
         grasps = self.plan(observation)
         grasps.info.setdefault("planning_time", time.perf_counter() - tic)
         return grasps
+
+    def training_module(self):
+        """The ``nn.Module`` that ``igd train`` optimises; it has ``loss(batch) -> (loss, metrics)``."""
+        net = getattr(self, "net", None)
+        if not self.learned or net is None or not callable(getattr(net, "loss", None)):
+            raise IGDError(f"planner '{self.name}' cannot be trained (no network with a loss(batch) method)")
+        return net
 
     # ---- checkpoints (learned planners) ----
     def state_dict(self) -> dict:

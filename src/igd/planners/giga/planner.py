@@ -44,6 +44,8 @@ class GIGAPlanner(Planner):
     name = "giga"
     config_class = GIGAConfig
     learned = True
+    scene_batched_training = True
+    training_needs_occupancy = True
 
     def __init__(self, config: GIGAConfig | None = None):
         super().__init__(config)

@@ -69,6 +69,8 @@ class IGDPlanner(Planner):
     name = "igd"
     config_class = IGDConfig
     learned = True
+    scene_batched_training = True
+    training_needs_occupancy = True
 
     def __init__(self, config: IGDConfig | None = None):
         super().__init__(config)

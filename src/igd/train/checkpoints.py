@@ -1,0 +1,104 @@
+"""The files of a run: ``last.ckpt`` (resume) and ``best.pt`` (the planner of the best validation loss).
+
+``last.ckpt`` is an igd planner checkpoint (:meth:`~igd.planners.base.Planner.save_pretrained`'s
+payload: format, planner, config, state_dict, so ``igd bench --weights RUN/last.ckpt`` works too)
+plus a ``train`` entry: the optimizer state, epoch, step, the position in the epoch, the best
+validation loss so far, the torch RNG state and the run's :class:`TrainConfig`. ``best.pt`` is a
+plain planner checkpoint. Both are written atomically (a temporary file renamed over the old one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from igd.errors import IGDError
+from igd.planners.base import CHECKPOINT_FORMAT, Planner, read_checkpoint
+
+__all__ = [
+    "BEST",
+    "LAST",
+    "METRICS_CSV",
+    "TRAIN_JSON",
+    "TrainState",
+    "load_init",
+    "load_last",
+    "save_best",
+    "save_last",
+]
+
+LAST = "last.ckpt"
+BEST = "best.pt"
+TRAIN_JSON = "train.json"
+METRICS_CSV = "metrics.csv"
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Where a run stands: ``epoch`` (current, 0-based), ``batch`` (batches of it done), ``step`` (in all)."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    best_val: float | None = None
+
+
+def _atomic_save(payload: dict, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def _payload(planner: Planner) -> dict:
+    return {"format": CHECKPOINT_FORMAT, "planner": planner.name,
+            "config": dataclasses.asdict(planner.config), "state_dict": planner.state_dict()}
+
+
+def save_last(run: Path, planner: Planner, optimizer, state: TrainState, config: dict) -> Path:
+    payload = _payload(planner)
+    payload["train"] = {"optimizer": optimizer.state_dict(), "state": dataclasses.asdict(state),
+                        "rng": torch.get_rng_state(), "config": config}
+    path = Path(run) / LAST
+    _atomic_save(payload, path)
+    return path
+
+
+def save_best(run: Path, planner: Planner) -> Path:
+    path = Path(run) / BEST
+    _atomic_save(_payload(planner), path)
+    return path
+
+
+def _check_type(path: Path, payload: dict, planner: Planner, what: str) -> None:
+    if payload["planner"] != planner.name:
+        raise IGDError(f"{path}: {what} is a checkpoint of planner '{payload['planner']}', "
+                       f"but this run trains '{planner.name}'")
+
+
+def load_last(path: Path, planner: Planner) -> dict:
+    """Read ``last.ckpt``, check its type, load the weights into ``planner``; returns its ``train`` entry."""
+    payload = read_checkpoint(path)
+    _check_type(path, payload, planner, "--resume")
+    train = payload.get("train")
+    if not isinstance(train, dict) or not {"optimizer", "state", "rng", "config"} <= set(train):
+        raise IGDError(f"{path}: not a resumable checkpoint (no optimizer/step state); "
+                       f"it may be a best.pt - use it with --init instead")
+    _load_weights(path, payload, planner)
+    return train
+
+
+def load_init(path: str | Path, planner: Planner) -> None:
+    """Start from the weights of a planner checkpoint of the same type (``--init``)."""
+    path = Path(path)
+    payload = read_checkpoint(path)
+    _check_type(path, payload, planner, "--init")
+    _load_weights(path, payload, planner)
+
+
+def _load_weights(path: Path, payload: dict, planner: Planner) -> None:
+    try:
+        planner.load_state_dict(payload["state_dict"])
+    except IGDError as e:
+        raise IGDError(f"{path}: {e}") from e
