@@ -33,6 +33,22 @@ PACKED_MAX_ATTEMPTS = 12
 PACKED_CLEARANCE = 0.002
 
 
+def grasp_waypoints(pose: Transform) -> tuple[Transform, Transform]:
+    """The TCP's pre-grasp and retreat poses of a trial at ``pose`` (SPEC §3 steps 1-2).
+
+    Pre-grasp: 0.05 m back along the approach axis. Retreat: 0.10 m back along it if the approach is
+    within 60° of straight down, else a lift of 0.10 m along world +z (a side grasp).
+    """
+    T_world_pregrasp = pose * Transform.translation_only([0.0, 0.0, -PREGRASP_OFFSET])
+    approach = pose.rotation.as_matrix()[:, 2]
+    angle = np.arccos(np.clip(np.dot(approach, [0.0, 0.0, -1.0]), -1.0, 1.0))
+    if angle > SIDE_GRASP_ANGLE:  # side grasp: lift along world +z
+        T_world_retreat = Transform.translation_only([0.0, 0.0, RETREAT_DISTANCE]) * pose
+    else:
+        T_world_retreat = pose * Transform.translation_only([0.0, 0.0, -RETREAT_DISTANCE])
+    return T_world_pregrasp, T_world_retreat
+
+
 @dataclass
 class GraspOutcome:
     """Result of one trial. ``cause``: 'success', 'collision' (contact at spawn or on the approach),
@@ -178,14 +194,7 @@ class ClutterRemovalSim:
         """Run one trial of the TCP pose ``pose`` (world frame). ``width`` is the planned width (the
         hand always opens fully, as in the reference). ``allow_contact=False`` (data generation) fails
         on any contact on the approach; the benchmark proceeds from where the approach stopped."""
-        T_world_pregrasp = pose * Transform.translation_only([0.0, 0.0, -PREGRASP_OFFSET])
-        approach = pose.rotation.as_matrix()[:, 2]
-        angle = np.arccos(np.clip(np.dot(approach, [0.0, 0.0, -1.0]), -1.0, 1.0))
-        if angle > SIDE_GRASP_ANGLE:  # side grasp: lift along world +z
-            T_world_retreat = Transform.translation_only([0.0, 0.0, RETREAT_DISTANCE]) * pose
-        else:
-            T_world_retreat = pose * Transform.translation_only([0.0, 0.0, -RETREAT_DISTANCE])
-
+        T_world_pregrasp, T_world_retreat = grasp_waypoints(pose)
         outcome = self._trial(pose, T_world_pregrasp, T_world_retreat, allow_contact, remove)
         self.gripper.remove()
         if remove:
