@@ -112,8 +112,8 @@ class Planner(abc.ABC):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "__abstractmethods__", None):
-            return  # an intermediate abstract class
+        if getattr(cls.plan, "__isabstractmethod__", False):
+            return  # an intermediate base (e.g. TorchPlanner): ABCMeta has not set __abstractmethods__ yet
         for attr in ("name", "config_class"):
             if not hasattr(cls, attr):
                 raise TypeError(f"planner {cls.__name__} must define class attribute '{attr}'")
@@ -175,6 +175,58 @@ class Planner(abc.ABC):
         planner = cls(config)
         planner.load_state_dict(payload["state_dict"])
         return planner
+
+
+class TorchPlanner(Planner):
+    """A learned planner whose weights are one ``nn.Module``, ``self.net`` (VGN, GIGA, IGD).
+
+    Subclasses build ``self.net`` in ``__init__``; weights round-trip through :meth:`state_dict` and
+    :meth:`load_state_dict` strictly, and :meth:`from_weights` reads igd checkpoints.
+    """
+
+    learned = True
+
+    def state_dict(self) -> dict:
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
+        check_state_dict(state, self.net.state_dict(), f"{self.name}: {type(self.net).__name__}")
+        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        self.net.eval()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "TorchPlanner":
+        """An igd checkpoint of this planner (``save_pretrained`` / ``igd train``); ``overrides`` replace
+        config fields. A missing or truncated file, a raw state dict or another planner's checkpoint
+        raises :class:`IGDError`."""
+        payload = load_torch_file(path)
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
+                           f"{cls.name} reads only checkpoints written by igd (save_pretrained / igd train)")
+        return cls.from_pretrained(path, **overrides)
+
+
+def check_state_dict(state, expected: dict, owner: str) -> None:
+    """Raise :class:`IGDError` unless ``state`` has exactly the keys and tensor shapes of ``expected``.
+
+    ``owner`` names the network in the message, e.g. ``"giga: GIGANet"``.
+    """
+    import torch
+
+    if not isinstance(state, dict):
+        raise IGDError(f"{owner}: expected a state dict (a dict of tensors), got {type(state).__name__}")
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
+    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
+    problems = [f"{label} {items}" for label, items in (
+        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
+        ("not tensors", not_tensors)) if items]
+    if problems:
+        raise IGDError(f"{owner}: the state dict does not match (are the config's sizes those it was trained "
+                       "with?): " + "; ".join(problems))
 
 
 def build_config(config_class: type, values: dict, overrides: dict | None = None):

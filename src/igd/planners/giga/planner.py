@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
-from typing import Mapping, Tuple
+from typing import Tuple
 
 import numpy as np
 
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, Planner, load_torch_file
+from igd.planners.base import Grasps, Observation, TorchPlanner
 from igd.planners.giga.config import GIGAConfig
 
-__all__ = ["GIGAPlanner", "check_state_dict", "query_points"]
+__all__ = ["GIGAPlanner", "query_points"]
 
 
 def query_points(device=None):
@@ -32,7 +31,7 @@ def query_points(device=None):
     return (lattice / RESOLUTION - 0.5).reshape(1, -1, 3)
 
 
-class GIGAPlanner(Planner):
+class GIGAPlanner(TorchPlanner):
     """Grasp detection via Implicit Geometry and Affordance (Jiang et al., RSS 2021).
 
     ``plan(observation)`` encodes the grid once, evaluates the quality, rotation and width heads of
@@ -102,47 +101,3 @@ class GIGAPlanner(Planner):
         grasps = postprocess.detect(observation.grid, qual, rot, width, self.postprocess)
         grasps.info["planning_time"] = time.perf_counter() - tic
         return grasps
-
-    # ---- weights ----
-    def state_dict(self) -> dict:
-        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-
-    def load_state_dict(self, state: Mapping) -> None:
-        """Load GIGA weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
-        check_state_dict(state, self.net.state_dict())
-        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        self.net.eval()
-
-    @classmethod
-    def from_weights(cls, path: str | Path, **overrides) -> "GIGAPlanner":
-        """An igd checkpoint of a GIGA planner (written by :meth:`save_pretrained` or ``igd train``).
-
-        ``overrides`` replace config fields (e.g. ``threshold=0.8``). A missing or truncated file, a
-        raw state dict (such as the GIGA authors' ``.pt`` files) or a checkpoint of another planner
-        raises :class:`IGDError`.
-        """
-        payload = load_torch_file(path)
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
-                           "GIGA reads only checkpoints written by igd (save_pretrained / igd train), "
-                           "not the reference's raw state dicts")
-        return cls.from_pretrained(path, **overrides)
-
-
-def check_state_dict(state, expected: Mapping) -> None:
-    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
-    import torch
-
-    if not isinstance(state, Mapping):
-        raise IGDError(f"giga: expected a state dict (a dict of tensors), got {type(state).__name__}")
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
-    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
-    problems = [f"{label} {items}" for label, items in (
-        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
-        ("not tensors", not_tensors)) if items]
-    if problems:
-        raise IGDError("giga: state dict does not match GIGANet (are the config's sizes those it was trained "
-                       "with?): " + "; ".join(problems))

@@ -19,25 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
-from typing import Dict, Mapping, NamedTuple
+from typing import Dict, NamedTuple
 
 import numpy as np
 
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import (
-    CHECKPOINT_FORMAT,
-    Grasps,
-    Observation,
-    Planner,
-    load_torch_file,
-)
+from igd.planners.base import Grasps, Observation, TorchPlanner
 from igd.planners.giga.planner import query_points
 from igd.planners.igd.config import IGDConfig
 
-__all__ = ["IGDPlanner", "IGDPrediction", "check_state_dict"]
+__all__ = ["IGDPlanner", "IGDPrediction"]
 
 _SHAPE = (RESOLUTION,) * 3
 
@@ -59,7 +52,7 @@ class IGDPrediction(NamedTuple):
     """Seconds: 'time_network' and 'time_sampling'."""
 
 
-class IGDPlanner(Planner):
+class IGDPlanner(TorchPlanner):
     """Implicit Grasp Diffusion (Song, Li, Detry, CoRL 2024); see the module docstring for the stages.
 
     Sampling noise comes from a generator reset to ``seed`` at every :meth:`plan` (so one grid and one
@@ -206,44 +199,3 @@ class IGDPlanner(Planner):
                            gated_points=int(pred.gated.sum()), sampler=self.scheduler.kind,
                            steps=self.scheduler.steps, rounds_n=self.config.rounds_n)
         return grasps
-
-    # ---- weights ----
-    def state_dict(self) -> dict:
-        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-
-    def load_state_dict(self, state: Mapping) -> None:
-        """Load IGD weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
-        check_state_dict(state, self.net.state_dict())
-        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        self.net.eval()
-
-    @classmethod
-    def from_weights(cls, path: str | Path, **overrides) -> "IGDPlanner":
-        """An igd checkpoint of an IGD planner (``save_pretrained`` / ``igd train``); ``overrides`` replace
-        config fields (e.g. ``sampler='ddpm'``, ``rounds_n=11``). Another planner's checkpoint, a raw
-        state dict, a missing or truncated file raise :class:`IGDError`."""
-        payload = load_torch_file(path)
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
-                           "IGD reads only checkpoints written by igd (save_pretrained / igd train), "
-                           "not the reference's raw state dicts")
-        return cls.from_pretrained(path, **overrides)
-
-
-def check_state_dict(state, expected: Mapping) -> None:
-    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
-    import torch
-
-    if not isinstance(state, Mapping):
-        raise IGDError(f"igd: expected a state dict (a dict of tensors), got {type(state).__name__}")
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
-    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
-    problems = [f"{label} {items}" for label, items in (
-        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
-        ("not tensors", not_tensors)) if items]
-    if problems:
-        raise IGDError("igd: state dict does not match IGDNet (are the config's sizes those it was trained "
-                       "with?): " + "; ".join(problems))

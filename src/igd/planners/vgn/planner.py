@@ -11,13 +11,13 @@ import numpy as np
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, Planner, build_config, load_torch_file
+from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, TorchPlanner, build_config, load_torch_file
 from igd.planners.vgn.config import VGNConfig
 
-__all__ = ["VGNPlanner", "check_state_dict"]
+__all__ = ["VGNPlanner"]
 
 
-class VGNPlanner(Planner):
+class VGNPlanner(TorchPlanner):
     """Volumetric Grasping Network (Breyer et al., CoRL 2020).
 
     ``plan(observation)`` runs :class:`~igd.planners.vgn.model.VGNNet` on the grid and turns its
@@ -67,15 +67,6 @@ class VGNPlanner(Planner):
         return grasps
 
     # ---- weights ----
-    def state_dict(self) -> dict:
-        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-
-    def load_state_dict(self, state: Mapping) -> None:
-        """Load VGN weights strictly; :class:`IGDError` naming missing/unexpected keys and shape mismatches."""
-        check_state_dict(state, self.net.state_dict())
-        self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        self.net.eval()
-
     @classmethod
     def from_weights(cls, path: str | Path, **overrides) -> "VGNPlanner":
         """An igd checkpoint (:meth:`save_pretrained`) or VGN's released state dict (``vgn_conv.pth``).
@@ -104,21 +95,3 @@ def _is_tensor_dict(obj) -> bool:
 
     return isinstance(obj, Mapping) and len(obj) > 0 and all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
-
-
-def check_state_dict(state, expected: Mapping) -> None:
-    """Raise :class:`IGDError` unless ``state`` has exactly the keys and shapes of ``expected``."""
-    import torch
-
-    if not isinstance(state, Mapping):
-        raise IGDError(f"vgn: expected a state dict (a dict of tensors), got {type(state).__name__}")
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: got {tuple(state[k].shape)}, expected {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
-    not_tensors = sorted(k for k in state if k in expected and not isinstance(state[k], torch.Tensor))
-    problems = [f"{label} {items}" for label, items in (
-        ("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
-        ("not tensors", not_tensors)) if items]
-    if problems:
-        raise IGDError("vgn: state dict does not match VGNNet: " + "; ".join(problems))
