@@ -113,6 +113,8 @@ def test_stats_agree_with_the_rows(serial_run):
     assert stats["trials"] == 6 * len(grasps) == sum(stats["causes"].values())
     assert 0 <= stats["simulated_trials"] <= stats["trials"]
     assert stats["trials_per_second"] > 0 and stats["wall_time"] > 0
+    present = sum(len(layout.read_mesh_pose_list(out, sid)) for sid in set(grasps["scene_id"]))
+    assert stats["objects"] == present <= stats["objects_drawn"]
     text = generate.format_stats(stats)
     for word in ("scenes", "grasp points", "positive rate", "trials per second", "wall time"):
         assert word in text

@@ -10,10 +10,11 @@ Layout of a raw root ``RAW`` (GIGA's, :mod:`igd.data.layout`, plus our bookkeepi
 Scene ``index`` of a run with ``seed`` is a deterministic function of ``(settings, seed, index)``:
 its id is a hash of (scene type, object set, seed, index) and every random choice comes from
 ``np.random.SeedSequence([seed, index])``, so scenes run in any order on any worker and a run gives
-the same files whatever the number of workers. A scene lands in three atomic writes: ``scenes/<id>.npz`` and ``mesh_pose_list/<id>.npz`` first, then its
-part file. A scene without a part file is redone; ``grasps.csv`` and ``stats.json`` are rebuilt
-from the part files (index order) at the end of every run, so a kill at any moment neither loses
-nor duplicates a finished scene.
+the same files whatever the number of workers. A scene lands in three atomic writes:
+``scenes/<id>.npz`` and ``mesh_pose_list/<id>.npz`` first, then its part file. A scene without a
+part file is redone; ``grasps.csv`` and ``stats.json`` are rebuilt from the part files (index
+order) at the end of every run, so a kill at any moment neither loses nor duplicates a finished
+scene.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ class SceneResult:
     index: int
     scene_id: str
     skipped: bool
-    object_count: int
+    object_count: int  # drawn, Poisson(4) + 1
+    objects: int  # in the scene once built (packed placement may fail, piles may lose objects)
     rows: List[tuple]
     counts: TrialCounts
     seconds: float
@@ -162,7 +164,7 @@ class SceneResult:
     def part(self) -> dict:
         """The part file's content (everything but the arrays)."""
         return {"format": FORMAT, "index": self.index, "scene_id": self.scene_id, "skipped": self.skipped,
-                "object_count": self.object_count, "rows": [list(r) for r in self.rows],
+                "object_count": self.object_count, "objects": self.objects, "rows": [list(r) for r in self.rows],
                 "counts": dataclasses.asdict(self.counts), "seconds": self.seconds}
 
 
@@ -201,7 +203,8 @@ def generate_scene(sim, cfg: GenerateConfig, index: int, labeller=None) -> Scene
     # build the scene, render the 6 sampling views, fuse the 120^3 cloud, crop it
     object_count, points, normals = build_scene(sim, rng)
     if len(points) == 0:  # nothing to grasp: skip the scene
-        return SceneResult(index, sid, True, object_count, [], TrialCounts(), time.perf_counter() - start)
+        return SceneResult(index, sid, True, object_count, sim.num_objects, [], TrialCounts(),
+                           time.perf_counter() - start)
     depth, extrinsics = side_view(sim)
     mesh_pose_list = [(relative_mesh_path(asset), scale, pose) for asset, scale, pose in sim.mesh_pose_list()]
     # save the state; sample and label the grasp points (steps 1-5)
@@ -213,8 +216,8 @@ def generate_scene(sim, cfg: GenerateConfig, index: int, labeller=None) -> Scene
     finally:
         labeller.end()
     counts = _difference(labeller.counts, counts_before)
-    return SceneResult(index, sid, False, object_count, rows, counts, time.perf_counter() - start,
-                       depth, extrinsics, mesh_pose_list)
+    return SceneResult(index, sid, False, object_count, len(mesh_pose_list), rows, counts,
+                       time.perf_counter() - start, depth, extrinsics, mesh_pose_list)
 
 
 def _difference(after: TrialCounts, before: TrialCounts) -> TrialCounts:
@@ -403,7 +406,8 @@ def summarise(parts: Sequence[dict], wall_time: float, new_trials: int) -> dict:
     positives = sum(int(r[-1]) for p in parts for r in p["rows"])
     worker_seconds = sum(float(p["seconds"]) for p in parts)
     return {"scenes": sum(not p["skipped"] for p in parts), "skipped_scenes": sum(bool(p["skipped"]) for p in parts),
-            "objects": sum(int(p["object_count"]) for p in parts if not p["skipped"]),
+            "objects_drawn": sum(int(p["object_count"]) for p in parts),
+            "objects": sum(int(p.get("objects", 0)) for p in parts if not p["skipped"]),
             "grasp_points": points, "positives": positives,
             "positive_rate": positives / points if points else None,
             "trials": counts.trials, "simulated_trials": counts.simulated, "physics_steps": counts.steps,
