@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import pickle
 import sys
@@ -31,6 +30,7 @@ from igd.bench.clutter_removal import GRASP_COLUMNS, ROUND_COLUMNS, RoundResult,
 from igd.bench.config import RESULT_FIELDS, BenchConfig
 from igd.bench.metrics import build_summary, compute_metrics
 from igd.errors import IGDError
+from igd.parallel import run_tasks
 from igd.planners.base import Planner, load_planner
 
 CONFIG_FILE = "config.json"
@@ -40,8 +40,6 @@ GRASPS_CSV = "grasps.csv"
 SUMMARY_FILE = "summary.json"
 #: ``rounds.csv`` columns: SPEC §11's (round_id, object_count), the seed and why the round ended.
 ROUNDS_CSV_COLUMNS = ROUND_COLUMNS + ("end_reason",)
-#: Physics and torch share the cores: one thread each in every worker (SPEC §14).
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 OnResult = Callable[[RoundResult], None]
 
@@ -204,49 +202,11 @@ def run_serial(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnR
             torch.set_num_threads(threads)
 
 
-def _ray_init_kwargs(cfg: BenchConfig) -> dict:
-    kwargs = dict(runtime_env={"env_vars": dict(THREAD_ENV)}, log_to_driver=False, logging_level=logging.ERROR)
-    if cfg.address:
-        kwargs["address"] = cfg.address
-    else:
-        kwargs.update(num_cpus=cfg.workers, include_dashboard=False)
-    return kwargs
-
-
-def _task_error(error: Exception, seed: int, round_id: int) -> Exception:
-    cause = getattr(error, "cause", None)
-    if isinstance(cause, IGDError):
-        return IGDError(str(cause))
-    return RuntimeError(f"round {round_id} of seed {seed} failed in a worker "
-                        f"(finished rounds are saved; rerun with --resume): {error}")
-
-
 def run_ray(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnResult) -> None:
     """Play ``todo`` rounds as Ray tasks, handing each result over as soon as it is ready."""
-    import ray
-    from ray.exceptions import RayError
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(**_ray_init_kwargs(cfg))
-    try:
-        task = ray.remote(num_cpus=1, max_retries=3)(play_round)
-        cfg_ref = ray.put(cfg.to_dict())
-        pending = {task.remote(cfg_ref, seed, round_id): (seed, round_id) for seed, round_id in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                seed, round_id = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except RayError as e:
-                    for other in pending:
-                        ray.cancel(other, force=True)
-                    raise _task_error(e, seed, round_id) from e
-                on_result(RoundResult.from_dict(result))
-    finally:
-        if started:
-            ray.shutdown()
+    run_tasks(play_round, cfg.to_dict(), list(todo), lambda d: on_result(RoundResult.from_dict(d)),
+              workers=cfg.workers, address=cfg.address,
+              describe=lambda key: f"round {key[1]} of seed {key[0]}")
 
 
 # --------------------------------------------------------------------------------------------------

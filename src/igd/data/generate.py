@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import logging
 import numbers
 import os
 import sys
@@ -36,6 +35,7 @@ import numpy as np
 from igd.data import layout
 from igd.data.sampling import PROTOCOLS, TrialCounts, crop_to_valid_volume, make_labeller, sample_grasp_point
 from igd.errors import IGDError
+from igd.parallel import run_tasks
 
 RUN_FILE = ".generate.json"
 PARTS_DIR = ".parts"
@@ -45,7 +45,6 @@ OBJECT_COUNT_LAMBDA = 4  # objects per scene ~ Poisson(4) + 1 (SPEC §4)
 SAMPLING_VIEWS = 6  # random views fused for the grasp-sampling cloud (SPEC §6)
 #: Settings that decide a run's files; a resume must match the stored run on each of them.
 IDENTITY_FIELDS = ("format", "scene", "object_set", "seed", "grasps_per_scene", "protocol")
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 Scene = Literal["pile", "packed"]
 Protocol = Literal["fast", "reference"]
@@ -353,45 +352,10 @@ def run_serial(cfg: GenerateConfig, todo: Sequence[int], on_result: OnResult) ->
         close_worker_sim()
 
 
-def _ray_init_kwargs(cfg: GenerateConfig) -> dict:
-    kwargs = dict(runtime_env={"env_vars": dict(THREAD_ENV)}, log_to_driver=False, logging_level=logging.ERROR)
-    if cfg.address:
-        kwargs["address"] = cfg.address
-    else:
-        kwargs.update(num_cpus=cfg.workers, include_dashboard=False)
-    return kwargs
-
-
 def run_ray(cfg: GenerateConfig, todo: Sequence[int], on_result: OnResult) -> None:
     """Generate the ``todo`` scenes as Ray tasks; each result is handed over as soon as it is ready."""
-    import ray
-    from ray.exceptions import RayError
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(**_ray_init_kwargs(cfg))
-    try:
-        task = ray.remote(num_cpus=1, max_retries=3)(scene_task)
-        cfg_ref = ray.put(cfg.to_dict())
-        pending = {task.remote(cfg_ref, index): index for index in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                index = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except RayError as e:
-                    for other in pending:
-                        ray.cancel(other, force=True)
-                    cause = getattr(e, "cause", None)
-                    if isinstance(cause, IGDError):
-                        raise IGDError(str(cause)) from e
-                    raise RuntimeError(f"scene {index} failed in a worker (finished scenes are saved; "
-                                       f"rerun with --resume): {e}") from e
-                on_result(result)
-    finally:
-        if started:
-            ray.shutdown()
+    run_tasks(scene_task, cfg.to_dict(), [(index,) for index in todo], on_result,
+              workers=cfg.workers, address=cfg.address, describe=lambda key: f"scene {key[0]}")
 
 
 # --------------------------------------------------------------------------------------------------

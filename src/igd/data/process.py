@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
 import shutil
 import sys
 import time
@@ -34,6 +32,7 @@ import numpy as np
 
 from igd.data import layout
 from igd.errors import IGDError
+from igd.parallel import run_tasks
 
 __all__ = ["ProcessConfig", "PROCESS_FILE", "BALANCE_LOWER", "BALANCE_UPPER", "clean_and_balance",
            "split_scenes", "scene_rng", "fuse_grid", "process_scene", "process_dataset", "format_summary"]
@@ -41,7 +40,6 @@ __all__ = ["ProcessConfig", "PROCESS_FILE", "BALANCE_LOWER", "BALANCE_UPPER", "c
 PROCESS_FILE = "process.json"  # the settings of a processed root (checked on --resume) and its summary
 BALANCE_LOWER, BALANCE_UPPER = 0.02, 0.28  # positions kept by clean/balance, every axis (SPEC §9)
 RESULT_FIELDS = ("noise", "seed", "occ_points", "occ_files", "val_fraction")  # settings that change files
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _NOISE_STREAM, _OCC_STREAM = 0, 1
 
 
@@ -184,47 +182,10 @@ def run_serial(cfg: ProcessConfig, todo: Sequence[str], on_result: OnResult) -> 
         on_result(process_scene(cfg_dict, scene_id))
 
 
-def _ray_init_kwargs(cfg: ProcessConfig) -> dict:
-    env = dict(THREAD_ENV)
-    if os.environ.get("IGD_CACHE"):  # workers must resolve catalogue mesh paths like this process
-        env["IGD_CACHE"] = os.environ["IGD_CACHE"]
-    kwargs = {"runtime_env": {"env_vars": env}, "log_to_driver": False, "logging_level": logging.ERROR}
-    if cfg.address:
-        kwargs["address"] = cfg.address
-    else:
-        kwargs.update(num_cpus=cfg.workers, include_dashboard=False)
-    return kwargs
-
-
 def run_ray(cfg: ProcessConfig, todo: Sequence[str], on_result: OnResult) -> None:
     """Scenes as Ray tasks; results are handed over as they finish; a user error stops the run."""
-    import ray
-    from ray.exceptions import RayError
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(**_ray_init_kwargs(cfg))
-    try:
-        task = ray.remote(num_cpus=1, max_retries=3)(process_scene)
-        cfg_ref = ray.put(cfg.to_dict())
-        pending = {task.remote(cfg_ref, scene_id): scene_id for scene_id in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                scene_id = pending.pop(ref)
-                try:
-                    on_result(ray.get(ref))
-                except RayError as e:
-                    for other in pending:
-                        ray.cancel(other, force=True)
-                    cause = getattr(e, "cause", None)
-                    if isinstance(cause, IGDError):
-                        raise IGDError(str(cause)) from e
-                    raise RuntimeError(f"scene {scene_id} failed in a worker (finished scenes are kept; "
-                                       f"rerun with --resume): {e}") from e
-    finally:
-        if started:
-            ray.shutdown()
+    run_tasks(process_scene, cfg.to_dict(), [(scene_id,) for scene_id in todo], on_result,
+              workers=cfg.workers, address=cfg.address, describe=lambda key: f"scene {key[0]}")
 
 
 # --------------------------------------------------------------------------------------------------
