@@ -8,7 +8,7 @@ from scipy.spatial import cKDTree
 
 from igd.constants import HIGH_RES_TRUNCATION, TABLE_HEIGHT, TRUNCATION, VOXEL_SIZE
 from igd.errors import IGDError
-from igd.geometry import Transform, look_at
+from igd.geometry import look_at
 from igd.perception.camera import DEFAULT_INTRINSIC as K
 from igd.perception.camera import circle_extrinsics, side_view_extrinsic
 from igd.perception.depth import render_boxes
