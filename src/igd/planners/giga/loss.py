@@ -38,42 +38,12 @@ import torch.nn.functional as F
 
 from igd.constants import VOXEL_SIZE
 from igd.data import keys
-from igd.errors import IGDError
+from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
 from igd.planners.vgn.loss import rotation_loss
 
 __all__ = ["WIDTH_WEIGHT", "REQUIRED_KEYS", "giga_loss", "grasp_terms"]
 
 WIDTH_WEIGHT = 0.01
-REQUIRED_KEYS = (keys.GRID, keys.POS, keys.QUAT, keys.WIDTH, keys.LABEL, keys.OCC_POINTS, keys.OCC)
-
-
-def _as_scene_batch(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Check a batch and give its grasp tensors a grasp axis: ``pos (B, 3)`` → ``(B, 1, 3)`` etc."""
-    missing = [k for k in REQUIRED_KEYS if k not in batch]
-    if missing:
-        raise IGDError(f"GIGA batch lacks key(s) {missing}; expected {list(REQUIRED_KEYS)} "
-                       "(GIGA needs occupancy: build the dataset with occ_points > 0)")
-    pos = batch[keys.POS]
-    if pos.dim() not in (2, 3) or pos.shape[-1] != 3:
-        raise IGDError(f"GIGA batch: pos must be (B, 3) or (S, K, 3) metres, got {tuple(pos.shape)}")
-    lead = tuple(pos.shape[:-1])
-    occ = batch[keys.OCC]
-    if occ.dim() != 2 or occ.shape[0] != lead[0]:
-        raise IGDError(f"GIGA batch: occ must be ({lead[0]}, P) to go with pos {tuple(pos.shape)}, "
-                       f"got {tuple(occ.shape)}")
-    expected = {keys.QUAT: lead + (4,), keys.WIDTH: lead, keys.LABEL: lead, keys.OCC_POINTS: tuple(occ.shape) + (3,)}
-    for name, shape in expected.items():
-        if tuple(batch[name].shape) != shape:
-            raise IGDError(f"GIGA batch: {name} must have shape {shape} to go with pos {tuple(pos.shape)}, "
-                           f"got {tuple(batch[name].shape)}")
-    for name in REQUIRED_KEYS[1:]:
-        if not torch.isfinite(batch[name]).all():
-            raise IGDError(f"GIGA batch: {name} holds NaN or inf values")
-    out = {name: batch[name].float() for name in REQUIRED_KEYS}
-    if pos.dim() == 2:  # one grasp per item: a grasp axis of length 1
-        for name in keys.GRASP_KEYS:
-            out[name] = out[name].unsqueeze(1)
-    return out
 
 
 def grasp_terms(out, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -92,7 +62,7 @@ def giga_loss(net, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[s
     Metrics (floats): ``loss``, ``loss_qual``, ``loss_rot`` and ``loss_width`` (means over positives),
     ``loss_occ``, ``accuracy``, ``precision``, ``recall`` (quality at 0.5), ``occ_accuracy``, ``positives``.
     """
-    batch = _as_scene_batch(batch)
+    batch = as_scene_batch(batch, "GIGA")
     out = net(batch[keys.GRID], batch[keys.POS], batch[keys.OCC_POINTS])
     label = batch[keys.LABEL]
     terms = grasp_terms(out, batch)

@@ -52,14 +52,13 @@ import torch.nn.functional as F
 
 from igd.constants import SIZE, VOXEL_SIZE
 from igd.data import keys
-from igd.errors import IGDError
-from igd.nn import check_grid, normalise, sample_planes
+from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
+from igd.nn import normalise, sample_planes
 
 __all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
            "igd_loss", "noise_targets", "quat_rot_z", "symmetric_targets", "wrong_cell"]
 
 WIDTH_WEIGHT = 0.01
-REQUIRED_KEYS = (keys.GRID, keys.POS, keys.QUAT, keys.WIDTH, keys.LABEL, keys.OCC_POINTS, keys.OCC)
 #: Yaws of the rotated negatives: linspace(0, π, 6)[1:-1] = 36°, 72°, 108°, 144°.
 NEGATIVE_YAWS = tuple(math.pi * k / 5 for k in range(1, 5))
 
@@ -173,35 +172,6 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, g
 # --------------------------------------------------------------------------------------------------
 # the batch and the loss
 # --------------------------------------------------------------------------------------------------
-def as_scene_batch(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Check a batch (IGDError on missing keys, shapes, NaN) and give a per-grasp one a grasp axis of length 1."""
-    missing = [k for k in REQUIRED_KEYS if k not in batch]
-    if missing:
-        raise IGDError(f"IGD batch lacks key(s) {missing}; expected {list(REQUIRED_KEYS)} "
-                       "(IGD needs occupancy: build the dataset with occ_points > 0)")
-    pos = batch[keys.POS]
-    if pos.dim() not in (2, 3) or pos.shape[-1] != 3:
-        raise IGDError(f"IGD batch: pos must be (B, 3) or (S, K, 3) metres, got {tuple(pos.shape)}")
-    lead = tuple(pos.shape[:-1])
-    grid = check_grid(batch[keys.GRID])
-    occ = batch[keys.OCC]
-    if grid.shape[0] != lead[0] or occ.dim() != 2 or occ.shape[0] != lead[0]:
-        raise IGDError(f"IGD batch: grid must be ({lead[0]}, 1, 40, 40, 40) and occ ({lead[0]}, P) to go with pos "
-                       f"{tuple(pos.shape)}, got {tuple(batch[keys.GRID].shape)} and {tuple(occ.shape)}")
-    expected = {keys.QUAT: lead + (4,), keys.WIDTH: lead, keys.LABEL: lead, keys.OCC_POINTS: tuple(occ.shape) + (3,)}
-    for name, shape in expected.items():
-        if tuple(batch[name].shape) != shape:
-            raise IGDError(f"IGD batch: {name} must have shape {shape} to go with pos {tuple(pos.shape)}, "
-                           f"got {tuple(batch[name].shape)}")
-    for name in REQUIRED_KEYS:
-        if not torch.isfinite(batch[name]).all():
-            raise IGDError(f"IGD batch: {name} holds NaN or inf values")
-    out = {name: batch[name].float() for name in REQUIRED_KEYS}
-    out[keys.GRID] = grid.float()
-    if pos.dim() == 2:  # one grasp per item: a grasp axis of length 1
-        for name in keys.GRASP_KEYS:
-            out[name] = out[name].unsqueeze(1)
-    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -238,7 +208,7 @@ def igd_loss(net, batch: Dict[str, torch.Tensor],
     ``generator`` drives the timesteps, the noise and the negatives (None: torch's global generator).
     A batch without positives gives ``L_ddpm = L_w = 0`` (``no_positives = 1``), never NaN.
     """
-    batch = as_scene_batch(batch)
+    batch = as_scene_batch(batch, "IGD")
     label = batch[keys.LABEL]  # (S, K)
     s, k = label.shape
     planes = net.encode(batch[keys.GRID])
