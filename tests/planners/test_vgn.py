@@ -245,6 +245,29 @@ def test_one_training_step_reduces_the_loss(box_grid):
     assert torch.isfinite(after) and after < metrics["loss"]
 
 
+def test_scene_batched_loss_equals_one_grasp_per_item(box_grid):
+    """K grasps of S scenes read from one forward pass give the loss of S·K one-grasp items."""
+    torch.manual_seed(0)
+    net = VGNPlanner().net.eval()
+    g = torch.from_numpy(box_grid[None].copy())
+    grids = torch.cat([g, g.flip(-1)])  # S = 2 different scenes
+    gen = torch.Generator().manual_seed(1)
+    pos = torch.rand(2, 3, 3, generator=gen) * 0.25 + 0.02  # (S, K, 3)
+    quat = torch.nn.functional.normalize(torch.randn(2, 3, 4, generator=gen), dim=-1)
+    scene = {"grid": grids, "pos": pos, "quat": quat, "width": torch.rand(2, 3, generator=gen) * 0.08,
+             "label": torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])}
+    flat = {k: v.reshape(6, *v.shape[2:]) for k, v in scene.items() if k != "grid"}
+    flat["grid"] = grids.repeat_interleave(3, dim=0)
+    with torch.no_grad():
+        a, ma = net.loss(scene)
+        b, mb = net.loss(flat)
+    assert torch.allclose(a, b, atol=1e-6)
+    assert ma == pytest.approx(mb, abs=1e-6)
+    bad = dict(scene, label=torch.zeros(2, 4))
+    with pytest.raises(IGDError, match="label"):
+        net.loss(bad)
+
+
 def test_loss_names_missing_keys():
     with pytest.raises(IGDError, match="label"):
         VGNPlanner().net.loss({"grid": torch.zeros(1, 1, 40, 40, 40)})

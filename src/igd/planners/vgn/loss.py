@@ -19,6 +19,9 @@ width       ŵ, w           predicted / labelled width, voxel units, (B,)
 Batch keys (metres everywhere, as the data files; converted here):
 ``grid (B, 1, 40, 40, 40)``, ``pos (B, 3)`` grasp position in metres (rounded to the voxel index
 ``round(pos / 0.0075)``, as VGN was trained), ``quat (B, 4)``, ``width (B,)`` metres, ``label (B,)``.
+Scene-batched (K grasps of each of S scenes): ``grid (S, 1, 40, 40, 40)``, ``pos (S, K, 3)``,
+``quat (S, K, 4)``, ``width (S, K)``, ``label (S, K)``. VGN's output is dense, so the K grasps of a
+scene are read from one forward pass of its grid; the loss per grasp is the same as one per item.
 """
 
 from __future__ import annotations
@@ -60,11 +63,20 @@ def vgn_loss(net, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[st
     missing = [k for k in (GRID, POS, QUAT, WIDTH, LABEL) if k not in batch]
     if missing:
         raise IGDError(f"VGN batch lacks key(s) {missing}; expected {[GRID, POS, QUAT, WIDTH, LABEL]}")
-    qual_vol, rot_vol, width_vol = net(batch[GRID])
-    i, j, k = _voxel_index(batch[POS]).unbind(-1)
-    b = torch.arange(len(i), device=i.device)
+    grid, pos = batch[GRID], batch[POS]
+    if pos.dim() not in (2, 3) or pos.shape[-1] != 3 or grid.dim() != 5 or grid.shape[0] != pos.shape[0]:
+        raise IGDError(f"VGN batch: pos must be (B, 3) or (S, K, 3) with grid (B or S, 1, 40, 40, 40), "
+                       f"got pos {tuple(pos.shape)} and grid {tuple(grid.shape)}")
+    for name in (QUAT, WIDTH, LABEL):
+        if tuple(batch[name].shape[:pos.dim() - 1]) != tuple(pos.shape[:-1]):
+            raise IGDError(f"VGN batch: {name} {tuple(batch[name].shape)} does not go with pos {tuple(pos.shape)}")
+    qual_vol, rot_vol, width_vol = net(grid)
+    i, j, k = _voxel_index(pos).unbind(-1)  # (B,) or (S, K)
+    b = torch.arange(pos.shape[0], device=i.device)
+    if pos.dim() == 3:  # scene index of every grasp, (S, K)
+        b = b[:, None].expand_as(i)
     qual = qual_vol[b, i, j, k]
-    rot = rot_vol[b, :, i, j, k]  # (B, 4)
+    rot = rot_vol.movedim(1, -1)[b, i, j, k]  # (B, 4) or (S, K, 4)
     width = width_vol[b, i, j, k]
     label = batch[LABEL].float()
 

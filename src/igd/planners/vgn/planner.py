@@ -27,6 +27,7 @@ class VGNPlanner(TorchPlanner):
     name = "vgn"
     config_class = VGNConfig
     learned = True
+    scene_batched_training = True  # dense output: the K grasps of a scene share one forward pass
 
     def __init__(self, config: VGNConfig | None = None):
         super().__init__(config)
