@@ -60,6 +60,8 @@ BAD_INPUTS = {
                       "noise"),
     "unknown scene": (["--planner", "vgn", "--scene", "shelf"], "--scene"),
     "bad rounds": (["--planner", "vgn", "--rounds", "0", "--objects", "blocks"], "rounds"),
+    "sampler for a planner without one": (["--planner", "vgn", "--weights", VGN_WEIGHTS, "--objects", "blocks",
+                                           "--sampler", "ddpm"], "sampler"),
     "bad planner option": (["--planner", "vgn", "--weights", VGN_WEIGHTS, "--objects", "blocks",
                             "--protocol", "fast"], "protocol"),
 }
@@ -79,6 +81,17 @@ def test_bad_input_is_one_line(case, tmp_path):
     assert expected in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not (out / "config.json").exists()  # nothing written: a corrected command can use the same --out
+
+
+def test_bench_sampler_options_reach_the_planner_config():
+    from igd.cli.bench import add_arguments, config_from_args
+    from igd.cli._common import ArgumentParser
+
+    parser = ArgumentParser(prog="igd bench")
+    add_arguments(parser)
+    args = parser.parse_args(["--planner", "igd", "--sampler", "ddpm", "--steps", "100", "--rounds-n", "4"])
+    assert config_from_args(args).overrides == {"sampler": "ddpm", "steps": 100, "rounds_n": 4}
+    assert config_from_args(parser.parse_args(["--planner", "igd"])).overrides == {}
 
 
 def test_truncated_weights_is_one_line(truncated_weights, tmp_path):

@@ -15,6 +15,10 @@ examples:
   # continue a killed run, or extend it with more rounds or seeds: finished rounds are kept
   igd bench --planner vgn --weights weights/vgn_conv.pth --scene packed --out runs/vgn-packed --resume
 
+  # IGD with the paper's 100-step DDPM sampler and N = 4 sampling rounds per point
+  igd bench --planner igd --weights weights/igd-packed.pt --scene packed --sampler ddpm --steps 100 \
+      --rounds-n 4 --out runs/igd-ddpm
+
   # a non-learned floor on a running Ray cluster
   igd bench --planner topdown --scene pile --address auto --out runs/topdown-pile
 
@@ -55,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--resume", action="store_true", help="keep the finished rounds in --out and play only the missing ones")
     p("--protocol", help="planner post-processing protocol, e.g. giga or vgn (planners that have one)")
     p("--threshold", type=float, help="planner quality threshold in [0, 1] (planners that have one)")
+    p("--sampler", choices=("ddpm", "ddim", "dpm"),
+      help="diffusion sampler of planners that have one (igd): ddpm (the paper's, 100 steps), ddim or dpm")
+    p("--steps", type=int, help="reverse diffusion steps of the sampler (igd; default 100 for ddpm, 10 otherwise)")
+    p("--rounds-n", dest="rounds_n", type=int,
+      help="N: orientations drawn per gated point, the classifier's best kept (igd; default 1)")
     p("--set", dest="planner_set", action="append", metavar="KEY=VALUE",
       help="any other planner config field, e.g. --set force=true (repeatable)")
     p("--no-progress", action="store_true", help="no progress bar")
@@ -65,7 +74,7 @@ def config_from_args(args: argparse.Namespace):
     from igd.bench.config import BenchConfig
 
     overrides = parse_assignments(args.planner_set)
-    for key in ("protocol", "threshold"):
+    for key in ("protocol", "threshold", "sampler", "steps", "rounds_n"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     out = args.out or os.path.join("runs", "bench", f"{args.planner}-{args.scene}-{args.noise}-{args.views}")
