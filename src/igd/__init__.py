@@ -4,3 +4,14 @@ Importing ``igd`` is cheap: it does not import pybullet, ray or torch. Sub-packa
 """
 
 __version__ = "0.1.0"
+
+
+def load(name_or_path, planner=None, **overrides):
+    """A grasp detector for a released name (``vgn``, ``igd-packed``, ...) or a checkpoint path.
+
+    ``detector.detect(depth, intrinsics, T_cam_world, workspace, top=10)`` returns grasps in the
+    world frame, best first; see :func:`igd.api.load` and docs/frames.md. Imports torch only now.
+    """
+    from igd.api import load as _load
+
+    return _load(name_or_path, planner=planner, **overrides)

@@ -64,6 +64,18 @@ def test_top_down_grasp_succeeds_and_removes_the_object(sim):
     assert sim.gripper.uid is None  # the hand is always removed
 
 
+def test_nearest_object_names_the_object_at_a_point_and_touches_nothing(sim):
+    sim.reset(3, seed=1)
+    poses = {uid: sim.world.get_pose(uid).as_matrix() for uid in sim.objects}
+    for uid, name in sim.objects.items():
+        lower, upper = sim.world.get_aabb(uid)
+        assert sim.nearest_object((np.asarray(lower) + np.asarray(upper)) / 2) == sim.objects[uid] == name
+    assert sim.nearest_object([0.15, 0.15, 0.6]) in set(sim.objects.values())
+    assert all(np.array_equal(sim.world.get_pose(uid).as_matrix(), m) for uid, m in poses.items())
+    sim.objects.clear()
+    assert sim.nearest_object([0.15, 0.15, 0.1]) is None
+
+
 def test_grasp_in_free_air_closes_on_nothing(sim):
     only_object(sim)
     out = sim.execute_grasp(Transform(DOWN, [0.02, 0.02, 0.2]), remove=True)

@@ -22,7 +22,10 @@ from igd.planners.base import Observation, Planner
 
 #: Columns of ``grasps.csv``: SPEC §11's fourteen, then our extras.
 GRASP_COLUMNS = ("round_id", "scene_id", "qx", "qy", "qz", "qw", "x", "y", "z", "width", "score", "label",
-                 "integration_time", "planning_time", "seed", "cause", "object_name")
+                 "integration_time", "planning_time", "seed", "cause", "object_name",
+                 "target_name")
+#: Columns a round file written before they existed may lack (read as "").
+OPTIONAL_GRASP_COLUMNS = ("target_name",)
 #: Columns of ``rounds.csv``.
 ROUND_COLUMNS = ("round_id", "seed", "object_count")
 #: Grasp-row columns that hold wall-clock times (they differ from run to run).
@@ -75,8 +78,11 @@ class RoundResult:
             raise ValueError(f"incomplete round record: {e}") from e
         if not isinstance(result.grasps, list) or not all(isinstance(row, dict) for row in result.grasps):
             raise ValueError("grasps must be a list of rows")
-        if any(set(GRASP_COLUMNS) - set(row) for row in result.grasps):
+        if any(set(GRASP_COLUMNS) - set(OPTIONAL_GRASP_COLUMNS) - set(row) for row in result.grasps):
             raise ValueError("a grasp row lacks columns")
+        for row in result.grasps:
+            for name in OPTIONAL_GRASP_COLUMNS:
+                row.setdefault(name, "")
         if result.end_reason not in END_REASONS:
             raise ValueError(f"unknown end reason {result.end_reason!r}")
         return result
@@ -136,8 +142,10 @@ def observe(sim, noise: str, extrinsics: list, rng: np.random.Generator,
 
 
 def grasp_row(seed: int, round_id: int, k: int, grasps, outcome, integration_time: float,
-              planning_time: float) -> Dict[str, Any]:
-    """One ``grasps.csv`` row for the best grasp of ``grasps`` and its ``outcome``."""
+              planning_time: float, target_name: Optional[str] = None) -> Dict[str, Any]:
+    """One ``grasps.csv`` row for the best grasp of ``grasps`` and its ``outcome``. ``object_name`` is
+    the object lifted (successes only); ``target_name`` the object whose bounding box was nearest the
+    grasp before it was tried (every attempt), which per-object success rates count."""
     pose = grasps.pose(0)
     qx, qy, qz, qw = (float(v) for v in pose.quat)
     x, y, z = (float(v) for v in pose.translation)
@@ -145,7 +153,8 @@ def grasp_row(seed: int, round_id: int, k: int, grasps, outcome, integration_tim
             "qx": qx, "qy": qy, "qz": qz, "qw": qw, "x": x, "y": y, "z": z,
             "width": float(grasps.widths[0]), "score": float(grasps.scores[0]), "label": int(bool(outcome.label)),
             "integration_time": float(integration_time), "planning_time": float(planning_time),
-            "seed": seed, "cause": str(outcome.cause), "object_name": outcome.object_name or ""}
+            "seed": seed, "cause": str(outcome.cause), "object_name": outcome.object_name or "",
+            "target_name": target_name or ""}
 
 
 def run_round(sim, planner: Planner, cfg: BenchConfig, seed: int, round_id: int) -> RoundResult:
@@ -180,11 +189,13 @@ def run_round(sim, planner: Planner, cfg: BenchConfig, seed: int, round_id: int)
         if len(grasps) == 0:
             end_reason = "no_grasp"
             break
+        target_name = sim.nearest_object(grasps.pose(0).translation)
         tic = time.perf_counter()
         outcome = sim.execute_grasp(grasps.pose(0), width=float(grasps.widths[0]), remove=True, allow_contact=True)
         timings["execution"] += time.perf_counter() - tic
         label = bool(outcome.label)
-        rows.append(grasp_row(seed, round_id, len(rows), grasps, outcome, integration_time, planning_time))
+        rows.append(grasp_row(seed, round_id, len(rows), grasps, outcome, integration_time, planning_time,
+                              target_name))
         if last_label is False and label is False:
             consecutive_failures += 1
         else:

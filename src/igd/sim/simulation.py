@@ -182,6 +182,19 @@ class ClutterRemovalSim:
         return [(asset, scale, self.world.get_pose(uid).as_matrix()) for uid, (asset, scale) in self._loaded.items()
                 if uid in self.objects]
 
+    def nearest_object(self, point) -> Optional[str]:
+        """Name of the object whose bounding box is nearest ``point`` (3,) in the world (metres), or
+        None when none is left: what a grasp at ``point`` was aimed at, for failures, which hold nothing.
+        Reads the bounding boxes only (no bodies are added, so the simulation is not touched)."""
+        point = np.asarray(point, dtype=np.float64).reshape(3)
+        best, best_d = None, np.inf
+        for uid, name in self.objects.items():
+            lo, hi = (np.asarray(v, dtype=np.float64) for v in self.world.get_aabb(uid))
+            d = float(np.linalg.norm(np.maximum(np.maximum(lo - point, point - hi), 0.0)))
+            if d < best_d:
+                best, best_d = name, d
+        return best
+
     def save_state(self) -> int:
         return self.world.save_state()
 

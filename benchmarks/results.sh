@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The learned planners in one run of our benchmark (issue: learned planners, items 5-6): VGN's released
+# weights and our VGN, GIGA and IGD (fast sampler, and the paper's 100-step DDPM) on both scene types,
+# side view with dex noise, seeds 0-4 x ROUNDS rounds (100 rounds per cell by default). Every planner
+# plays the same scenes (same seeds). Resumable: rerun the same command to continue a killed run.
+#   bash benchmarks/results.sh                 -> runs/results/<scene>/<label>/
+#   .venv/bin/igd report runs/results/packed/* runs/results/pile/* --out runs/results/report
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-20}
+OUT=${OUT:-runs/results}
+SCENES=${SCENES:-"packed pile"}
+WORKERS=${WORKERS:-2}
+# label|planner|weights (SCENE is replaced)|extra options
+ENTRIES=${ENTRIES:-"vgn-released|vgn|weights/vgn_conv.pth|
+vgn|vgn|weights/vgn-SCENE.pt|
+giga|giga|weights/giga-SCENE.pt|
+igd-ddim10|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 1
+igd-ddpm100|igd|weights/igd-SCENE.pt|--sampler ddpm --steps 100 --rounds-n 1"}
+for scene in $SCENES; do
+  while IFS='|' read -r label planner weights extra; do
+    [ -z "$label" ] && continue
+    # shellcheck disable=SC2086
+    .venv/bin/igd bench --planner "$planner" --weights "${weights//SCENE/$scene}" --scene "$scene" \
+        --noise dex --views side --rounds "$ROUNDS" --seeds 0 1 2 3 4 --workers "$WORKERS" $extra \
+        --no-progress --resume --out "$OUT/$scene/$label"
+  done <<<"$ENTRIES"
+done

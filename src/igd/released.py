@@ -1,0 +1,148 @@
+"""The released planners: one table from short names to a planner type and a weights file.
+
+``igd.load(name)``, ``igd detect --planner NAME``, the viewer, the demo and the README all read
+:data:`RELEASED`, so a name means the same thing everywhere.
+
+``python -c "import igd.released as r; print(r.format_table())"`` prints the table.
+
+Weights files are looked for, in order, in ``$IGD_WEIGHTS``, in the ``weights/`` folder of the
+repository this package was installed from (an editable install of the checkout), and in
+``./weights``. Importing this module is cheap: no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from igd.errors import IGDError
+
+__all__ = [
+    "RELEASED",
+    "WEIGHTS_ENV",
+    "ReleasedPlanner",
+    "find_weights",
+    "format_table",
+    "resolve",
+    "weights_dirs",
+]
+
+#: Environment variable naming an extra folder that holds released weights files.
+WEIGHTS_ENV = "IGD_WEIGHTS"
+#: File suffixes that make an argument a checkpoint path rather than a released name.
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+@dataclass(frozen=True)
+class ReleasedPlanner:
+    """One released planner.
+
+    name: the short name users type (``vgn``, ``igd-packed``, ...).
+    planner: the registry key of its planner class (``vgn``, ``giga``, ``igd``, ``topdown``).
+    filename: its weights file inside a weights folder, or None for a planner without weights.
+    description: one line for listings and ``--help``.
+    """
+
+    name: str
+    planner: str
+    filename: str | None
+    description: str
+
+
+def _own(planner: str, scene: str, label: str) -> ReleasedPlanner:
+    name = f"{planner}-{scene}"
+    return ReleasedPlanner(name, planner, f"{name}.pt",
+                           f"{label} trained here on our {scene} scenes")
+
+
+#: The released names, in the order listings show them.
+RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
+    ReleasedPlanner("vgn", "vgn", "vgn_conv.pth",
+                    "VGN's own released weights (Breyer et al., CoRL 2020), not trained here"),
+    _own("vgn", "pile", "VGN"),
+    _own("vgn", "packed", "VGN"),
+    _own("giga", "pile", "GIGA"),
+    _own("giga", "packed", "GIGA"),
+    _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
+    _own("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    ReleasedPlanner("topdown", "topdown", None,
+                    "non-learned floor: grasp the highest observed point from above (no weights)"),
+)}
+
+
+def weights_dirs() -> list[Path]:
+    """The folders searched for released weights, in order (existing or not)."""
+    dirs = []
+    env = os.environ.get(WEIGHTS_ENV, "").strip()
+    if env:
+        dirs.append(Path(env).expanduser())
+    dirs.append(Path(__file__).resolve().parents[2] / "weights")  # <repo>/src/igd/released.py
+    dirs.append(Path.cwd() / "weights")
+    unique: list[Path] = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+def find_weights(filename: str) -> Path | None:
+    """The first ``<dir>/filename`` over :func:`weights_dirs` that is a file, else None."""
+    for d in weights_dirs():
+        candidate = d / filename
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _looks_like_path(arg: str) -> bool:
+    return os.sep in arg or "/" in arg or arg.endswith(CHECKPOINT_SUFFIXES) or Path(arg).is_file()
+
+
+def _released_by_filename(path: Path) -> ReleasedPlanner | None:
+    """The released entry whose weights file has the name of ``path`` (e.g. ``.../vgn_conv.pth``)."""
+    for entry in RELEASED.values():
+        if entry.filename is not None and path.name == entry.filename:
+            return entry
+    return None
+
+
+def resolve(name_or_path: str | os.PathLike) -> tuple[str | None, Path | None, str]:
+    """``(planner type, weights path, label)`` for a released name or a checkpoint path.
+
+    A released name gives its planner type and its weights file (None for ``topdown``). A path gives
+    the planner type when its file name is a released file (``vgn_conv.pth`` is VGN's raw state
+    dict), else None: the checkpoint's own type tag decides. ``label`` is what to call it in output.
+
+    Raises:
+        IGDError: an unknown name (listing the released ones), a released name whose weights file
+            is not in this checkout, or a path that is not a file.
+    """
+    arg = os.fspath(name_or_path)
+    if arg in RELEASED:
+        entry = RELEASED[arg]
+        if entry.filename is None:
+            return entry.planner, None, entry.name
+        path = find_weights(entry.filename)
+        if path is None:
+            looked = ", ".join(str(d) for d in weights_dirs())
+            raise IGDError(f"released planner '{arg}' needs weights/{entry.filename}, which is not in this "
+                           f"checkout (looked in {looked}); put the file there or set ${WEIGHTS_ENV} "
+                           "to its folder, or pass a checkpoint path")
+        return entry.planner, path, entry.name
+    if not _looks_like_path(arg):
+        raise IGDError(f"unknown planner '{arg}': expected a released name ({', '.join(RELEASED)}) "
+                       "or a checkpoint path (.pt/.pth)")
+    path = Path(arg).expanduser()
+    if not path.is_file():
+        raise IGDError(f"checkpoint not found: {path} (expected a released name ({', '.join(RELEASED)}) "
+                       "or an existing checkpoint file)")
+    entry = _released_by_filename(path)
+    return (entry.planner if entry else None), path, str(path)
+
+
+def format_table() -> str:
+    """The released names as an aligned text table (name, planner, weights, description)."""
+    rows = [(r.name, r.planner, r.filename or "-", r.description) for r in RELEASED.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows)

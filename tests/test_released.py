@@ -1,0 +1,58 @@
+"""The released-name table (:mod:`igd.released`): names, planner types, and where weights are found."""
+
+from pathlib import Path
+
+import pytest
+
+from igd import released
+from igd.errors import IGDError
+from igd.planners.base import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_released_name_is_a_registered_planner_with_a_description():
+    names = set(registry())
+    assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "igd-pile", "igd-packed",
+            "topdown"} == set(released.RELEASED)
+    for entry in released.RELEASED.values():
+        assert entry.planner in names and entry.description and "\n" not in entry.description
+        assert (entry.filename is None) == (not registry()[entry.planner].learned)
+
+
+def test_vgn_resolves_to_the_checkout_weights():
+    if not (ROOT / "weights" / "vgn_conv.pth").exists():
+        pytest.skip("weights/vgn_conv.pth is missing")
+    kind, path, label = released.resolve("vgn")
+    assert (kind, label) == ("vgn", "vgn") and path.resolve() == (ROOT / "weights" / "vgn_conv.pth").resolve()
+
+
+def test_weights_env_folder_comes_first(monkeypatch, tmp_path):
+    (tmp_path / "giga-pile.pt").write_bytes(b"x")
+    monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
+    assert released.weights_dirs()[0] == tmp_path
+    assert released.resolve("giga-pile") == ("giga", tmp_path / "giga-pile.pt", "giga-pile")
+
+
+def test_missing_weights_say_where_they_were_looked_for(monkeypatch, tmp_path):
+    monkeypatch.setattr(released, "weights_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(IGDError, match=r"weights/vgn-pile\.pt, which is not in this checkout .*/a, .*/b"):
+        released.resolve("vgn-pile")
+
+
+def test_paths_and_unknown_names(tmp_path):
+    ckpt = tmp_path / "last.pt"
+    ckpt.write_bytes(b"x")
+    assert released.resolve(ckpt) == (None, ckpt, str(ckpt))  # the checkpoint's own tag decides
+    raw = tmp_path / "vgn_conv.pth"
+    raw.write_bytes(b"x")
+    assert released.resolve(str(raw))[0] == "vgn"  # a released file keeps its planner type
+    with pytest.raises(IGDError, match="checkpoint not found"):
+        released.resolve(tmp_path / "nope.pt")
+    with pytest.raises(IGDError, match="unknown planner 'giga'.*released name"):
+        released.resolve("giga")  # a planner type is not a released name: it needs weights
+
+
+def test_table_lists_every_name():
+    table = released.format_table()
+    assert all(line.split()[0] == name for line, name in zip(table.splitlines(), released.RELEASED))
