@@ -155,6 +155,12 @@ def test_objects_fold_and_unattributed_failures(report):
                           {"object_name": "y", "label": 0}], min_attempts=2)
     assert named["rates_meaningful"] and named["objects"][0] == {"object": "x", "attempts": 2, "successes": 1,
                                                                   "rate": 50.0}
+    # target_name (every attempt, new runs) wins over object_name (successes only)
+    targeted = object_table([{"target_name": "x", "object_name": "x", "label": 1},
+                             {"target_name": "x", "object_name": "", "label": 0},
+                             {"target_name": "y", "object_name": "", "label": 0}], min_attempts=1)
+    assert targeted["rates_meaningful"] and targeted["unattributed_failures"] == 0
+    assert [(r["object"], r["attempts"], r["rate"]) for r in targeted["objects"]] == [("x", 2, 50.0), ("y", 1, 0.0)]
 
 
 def test_figures_are_valid_pngs_linked_from_the_readme(report):

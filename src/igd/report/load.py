@@ -63,7 +63,7 @@ def _convert(row: dict[str, Any]) -> dict[str, Any]:
     for key in _FLOAT_COLUMNS:
         if key in out and out[key] not in ("", None):
             out[key] = float(out[key])
-    for key in ("cause", "object_name", "end_reason", "scene_id"):
+    for key in ("cause", "object_name", "target_name", "end_reason", "scene_id"):
         if key in out:
             out[key] = "" if out[key] is None else str(out[key])
     return out

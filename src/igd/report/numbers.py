@@ -135,16 +135,17 @@ def entry_numbers(entry: Entry) -> dict[str, Any]:
 def object_table(grasps: Sequence[Mapping[str, Any]], min_attempts: int = MIN_ATTEMPTS) -> dict[str, Any]:
     """Per-object attempts, successes and success rate of grasp rows.
 
-    A row counts for its ``object_name``; objects with fewer than ``min_attempts`` attempts are
-    summed into one ``other`` row. Rows without a name (the simulator names the object only when
-    the hand holds it, so failures usually have none) are counted as ``unattributed``; while there
-    are such failures the per-object rate is an upper bound, so ``rates_meaningful`` is False when no
-    failed grasp carries a name.
+    A row counts for its ``target_name`` (the object nearest the grasp before it was tried, on every
+    attempt) or, in runs written before that column existed, its ``object_name`` (the object lifted);
+    objects with fewer than ``min_attempts`` attempts are summed into one ``other`` row. Rows without
+    a name (old runs: the simulator names the object only when the hand holds it, so failures have
+    none) are counted as ``unattributed``; while there are such failures the per-object rate is an
+    upper bound, so ``rates_meaningful`` is False when no failed grasp carries a name.
     """
     attempts, successes = Counter(), Counter()
     unattributed = Counter()
     for g in grasps:
-        name = g.get("object_name") or ""
+        name = g.get("target_name") or g.get("object_name") or ""
         if not name:
             unattributed["success" if int(g["label"]) else "failure"] += 1
             continue
