@@ -25,7 +25,8 @@ from igd.report.numbers import object_table
 def grasp(seed, round_id, k, label, cause, obj="", planning=0.1, integration=0.05):
     row = dict.fromkeys(GRASP_COLUMNS, 0.0)
     row.update(round_id=round_id, scene_id=f"s{seed}_r{round_id:04d}_{k:02d}", qw=1.0, label=label, seed=seed,
-               cause=cause, object_name=obj, planning_time=planning, integration_time=integration, score=0.9,
+               cause=cause, object_name=obj, target_name="", planning_time=planning, integration_time=integration,
+               score=0.9,
                width=0.04)
     return row
 
