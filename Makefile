@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench-costs clean
+.PHONY: demo test test-slow bench-costs clean chromium
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,7 +16,13 @@ demo: $(STAMP)
 	$(VENV)/bin/igd bench --planner vgn --weights weights/vgn_conv.pth --scene packed --rounds 4 --seeds 0 \
 	    --noise dex --views side --out runs/demo --resume
 
-test: $(STAMP)
+# The viewer's browser test needs Debian's chromium; installed here when missing and apt can (root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	    echo "chromium not installed: the viewer's browser test will be skipped"; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -n 2
 
 test-slow: $(STAMP)

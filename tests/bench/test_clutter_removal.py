@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from igd.bench import clutter_removal
-from igd.bench.clutter_removal import GRASP_COLUMNS, RoundResult, crop_to_workspace, round_seeds, run_round, seed_planner
+from igd.bench.clutter_removal import (
+    GRASP_COLUMNS,
+    RoundResult,
+    crop_to_workspace,
+    round_seeds,
+    run_round,
+    seed_planner,
+)
 from igd.bench.config import BenchConfig
 from igd.planners.base import Grasps, Observation
 

@@ -84,8 +84,8 @@ def test_bad_input_is_one_line(case, tmp_path):
 
 
 def test_bench_sampler_options_reach_the_planner_config():
-    from igd.cli.bench import add_arguments, config_from_args
     from igd.cli._common import ArgumentParser
+    from igd.cli.bench import add_arguments, config_from_args
 
     parser = ArgumentParser(prog="igd bench")
     add_arguments(parser)

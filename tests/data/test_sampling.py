@@ -8,8 +8,18 @@ import pytest
 from scipy import signal
 
 from igd.constants import FINGER_DEPTH, MAX_OPENING
-from igd.data.sampling import (DEPTH_RANGE, YAWS, FastLabeller, ReferenceLabeller, crop_to_valid_volume,
-                               grasp_frame, label_point, make_labeller, sample_grasp_point, widest_run_middle)
+from igd.data.sampling import (
+    DEPTH_RANGE,
+    YAWS,
+    FastLabeller,
+    ReferenceLabeller,
+    crop_to_valid_volume,
+    grasp_frame,
+    label_point,
+    make_labeller,
+    sample_grasp_point,
+    widest_run_middle,
+)
 from igd.errors import IGDError
 from igd.geometry import rot_z
 from igd.sim.simulation import ClutterRemovalSim, GraspOutcome

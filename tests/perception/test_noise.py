@@ -6,8 +6,18 @@ import pytest
 from igd.errors import IGDError
 from igd.perception.camera import DEFAULT_INTRINSIC, side_view_extrinsic
 from igd.perception.depth import render_boxes
-from igd.perception.noise import (NOISE_MODELS, STEREO_BASELINE, STEREO_FOCAL_PX, apply_noise, blur_noise,
-                                  depth_noise, dex_noise, dot_pattern, lateral_noise, stereo_noise)
+from igd.perception.noise import (
+    NOISE_MODELS,
+    STEREO_BASELINE,
+    STEREO_FOCAL_PX,
+    apply_noise,
+    blur_noise,
+    depth_noise,
+    dex_noise,
+    dot_pattern,
+    lateral_noise,
+    stereo_noise,
+)
 
 RANDOM_MODELS = ["dex", "lateral", "depth", "stereo"]
 

@@ -22,8 +22,16 @@ from igd.nn import quat_to_matrix, sample_planes
 from igd.planners import postprocess
 from igd.planners.base import Observation, load_planner
 from igd.planners.igd import IGDConfig, IGDPlanner
-from igd.planners.igd.loss import (NEGATIVE_YAWS, LossSettings, classifier_samples, focal_loss, noise_targets,
-                                   quat_rot_z, symmetric_targets, wrong_cell)
+from igd.planners.igd.loss import (
+    NEGATIVE_YAWS,
+    LossSettings,
+    classifier_samples,
+    focal_loss,
+    noise_targets,
+    quat_rot_z,
+    symmetric_targets,
+    wrong_cell,
+)
 from igd.planners.igd.model import IGDNet, attend_folded
 
 SMALL = dict(features=8, hidden=16, unet_filters=8, denoiser_hidden=32)  # a fast network

@@ -11,8 +11,16 @@ from scipy.spatial.transform import Rotation
 
 from igd.constants import VOXEL_SIZE
 from igd.errors import IGDError
-from igd.planners.postprocess import (PRESETS, PostprocessConfig, detect, order_detections, process, select,
-                                      surface_mask, zero_borders)
+from igd.planners.postprocess import (
+    PRESETS,
+    PostprocessConfig,
+    detect,
+    order_detections,
+    process,
+    select,
+    surface_mask,
+    zero_borders,
+)
 
 N = 40
 NO_BORDERS = PostprocessConfig(border_xy=0, border_z=0)

@@ -20,8 +20,15 @@ import trimesh
 
 from igd.errors import IGDError
 from igd.sim import assets, objects
-from igd.sim.objects import (ObjectAsset, get_object, load_object_set, object_set_members, object_set_names,
-                             relative_mesh_path, resolve_mesh_path)
+from igd.sim.objects import (
+    ObjectAsset,
+    get_object,
+    load_object_set,
+    object_set_members,
+    object_set_names,
+    relative_mesh_path,
+    resolve_mesh_path,
+)
 
 SETS = ["blocks", "packed/test", "packed/train", "pile/test", "pile/train"]
 

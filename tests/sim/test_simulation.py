@@ -147,7 +147,8 @@ def test_objects_leaving_the_workspace_are_removed(sim):
 
 
 def test_render_sees_the_table_at_its_height(sim):
-    from igd.perception.camera import DEFAULT_INTRINSIC as K, side_view_extrinsic
+    from igd.perception.camera import DEFAULT_INTRINSIC as K
+    from igd.perception.camera import side_view_extrinsic
 
     sim.reset(0, seed=0)
     ext = side_view_extrinsic()

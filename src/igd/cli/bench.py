@@ -91,8 +91,7 @@ def _shown(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the summary table and where the logs are."""
-    from igd.bench import format_summary, run_benchmark
-    from igd.bench import runner
+    from igd.bench import format_summary, run_benchmark, runner
 
     cfg = config_from_args(args)
     summary = run_benchmark(cfg, progress=not args.no_progress, resume=args.resume)

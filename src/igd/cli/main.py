@@ -16,7 +16,7 @@ import igd
 from igd.cli._common import ArgumentParser, run_command
 
 #: The verbs, in the order ``igd --help`` lists them; each is the module ``igd.cli.<name>``.
-COMMANDS = ("bench", "objects", "generate", "process", "train")
+COMMANDS = ("bench", "objects", "generate", "process", "train", "report", "detect", "view")
 
 
 def _add_command(subparsers, name: str) -> None:

@@ -1,7 +1,7 @@
 r"""Train a learned planner (vgn, giga, igd) on processed data, on Lightning Fabric (CPU or GPUs).
 
 examples:
-  # VGN on one processed root, 12 epochs, one grasp per item
+  # VGN on one processed root, 12 epochs, 32 grasps of each scene per item
   igd train --planner vgn --data data/pile/processed --out runs/vgn-pile --epochs 12 --seed 0
 
   # GIGA on pile + packed (GIGA's released data keeps occupancy under the raw roots), 32 grasps per scene
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--batch-size", type=int, default=32, help="items per step and device: grasps, or scenes when "
       "scene-batched (default: 32)")
     p("--grasps-per-scene", type=int, metavar="K",
-      help="K grasps per scene item (scene-batched; 0: one grasp per item); default: 32 for giga/igd, 0 for vgn")
+      help="K grasps per scene item (scene-batched; 0: one grasp per item); default: 32")
     p("--lr", type=float, default=2e-4, help="AdamW learning rate (default: 2e-4); x0.1 at 0.75 and 0.92 of the epochs")
     p("--weight-decay", type=float, default=1e-2, help="AdamW weight decay (default: 0.01)")
     p("--max-steps", type=int, help="stop after this many optimiser steps in all")

@@ -14,8 +14,13 @@ part                               what
 Importing this package imports torch (the planner packages import it only when a planner is built).
 """
 
-from igd.nn.attention import (DeformableAttention, GraspConditionedAttention, anchor_offsets, gripper_sheet,
-                              quat_to_matrix)
+from igd.nn.attention import (
+                              DeformableAttention,
+                              GraspConditionedAttention,
+                              anchor_offsets,
+                              gripper_sheet,
+                              quat_to_matrix,
+)
 from igd.nn.decoder import LocalDecoder, ResBlock
 from igd.nn.triplane import PLANE_AXES, PLANES, TriplaneEncoder, check_grid, normalise, pool_planes, sample_planes
 from igd.nn.unet import UNet2D

@@ -3,7 +3,9 @@
 Importing this package registers the built-in planners (it imports torch lazily inside them).
 """
 
-from igd.planners import baselines  # noqa: F401  (registers 'topdown')
-from igd.planners import giga  # noqa: F401  (registers 'giga')
-from igd.planners import igd  # noqa: F401  (registers 'igd')
-from igd.planners import vgn  # noqa: F401  (registers 'vgn')
+from igd.planners import (
+    baselines,  # noqa: F401  (registers 'topdown')
+    giga,  # noqa: F401  (registers 'giga')
+    igd,  # noqa: F401  (registers 'igd')
+    vgn,  # noqa: F401  (registers 'vgn')
+)

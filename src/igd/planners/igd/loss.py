@@ -52,8 +52,8 @@ import torch.nn.functional as F
 
 from igd.constants import SIZE, VOXEL_SIZE
 from igd.data import keys
-from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
 from igd.nn import normalise, sample_planes
+from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
 
 __all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
            "igd_loss", "noise_targets", "quat_rot_z", "symmetric_targets", "wrong_cell"]

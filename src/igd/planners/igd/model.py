@@ -34,8 +34,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from igd.errors import IGDError
-from igd.nn import (DeformableAttention, GraspConditionedAttention, LocalDecoder, TriplaneEncoder, check_grid,
-                    normalise, sample_planes)
+from igd.nn import (
+    DeformableAttention,
+    GraspConditionedAttention,
+    LocalDecoder,
+    TriplaneEncoder,
+    check_grid,
+    normalise,
+    sample_planes,
+)
 from igd.planners.igd.loss import LossSettings
 
 __all__ = ["IGDNet", "IGDOutput", "OrientationDenoiser", "SinusoidalEmbedding", "attend_folded", "unit_quaternions"]

@@ -173,6 +173,41 @@ class IGDPlanner(TorchPlanner):
         return IGDPrediction(volumes[0], rot_np, volumes[1], volumes[2], volumes[3],
                              {"time_network": network, "time_sampling": sampling})
 
+    def sample_trajectories(self, grid: np.ndarray, point, n: int = 8, seed: int = 0) -> np.ndarray:
+        """The reverse diffusion of ``n`` orientations at one ``point (3,)`` (workspace metres), every step kept.
+
+        Returns ``(steps + 1, n, 4)`` unit quaternions (x, y, z, w): row 0 is the start ``x_T ~ N(0, I)``
+        and row ``s`` the state after ``s`` reverse steps, each L2-normalised (the diffused variable lives
+        in R⁴); the last row is what :meth:`IGDNet.sample_quat` returns for the same noise. All noise comes
+        from a generator seeded with ``seed``; :meth:`plan`'s generator is left alone. For the viewer
+        (the paper's multi-modality figure).
+        """
+        import torch
+
+        from igd.nn import normalise, sample_planes
+        from igd.planners.igd.model import unit_quaternions
+
+        grid = np.asarray(grid, dtype=np.float32)
+        point = np.asarray(point, dtype=np.float32)
+        if grid.size != RESOLUTION ** 3 or point.shape != (3,) or not np.all(np.isfinite(point)):
+            raise IGDError(f"igd: sample_trajectories wants a grid (1, 40, 40, 40) and a point (3,) in metres, "
+                           f"got {grid.shape} and {point.shape}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise IGDError(f"igd: sample_trajectories wants n >= 1 samples, got {n!r}")
+        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
+        generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        with torch.inference_mode(), self._autocast():
+            planes = self.net.encode(x)
+            p = normalise(torch.tensor(point, device=self.device)).reshape(1, 1, 3)
+            cond = self.net.condition(planes, p, sample_planes(planes, p))[0]  # c_d(p), (1, 96)
+            p_n, pre = p[0].expand(n, 3), self.net.denoiser.precondition(cond.expand(n, -1))
+            # the loop of EuclideanScheduler.sample, keeping every x_t
+            xs = [torch.randn((n, 4), generator=generator, device=self.device)]
+            for t in self.scheduler.set_timesteps(self.device):
+                eps = self.net.denoiser.denoise(p_n, xs[-1], t, pre).to(torch.float32)
+                xs.append(self.scheduler.step(eps, t, xs[-1], generator))
+            return unit_quaternions(torch.stack(xs).float()).cpu().numpy()
+
     def plan(self, observation: Observation) -> Grasps:
         """Grasps for ``observation``, best first.
 

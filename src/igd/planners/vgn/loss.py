@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
+from igd.nn import check_grid
 
 __all__ = ["GRID", "POS", "QUAT", "WIDTH", "LABEL", "WIDTH_WEIGHT", "quat_rot_z_pi", "rotation_loss", "vgn_loss"]
 
@@ -63,8 +64,8 @@ def vgn_loss(net, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[st
     missing = [k for k in (GRID, POS, QUAT, WIDTH, LABEL) if k not in batch]
     if missing:
         raise IGDError(f"VGN batch lacks key(s) {missing}; expected {[GRID, POS, QUAT, WIDTH, LABEL]}")
-    grid, pos = batch[GRID], batch[POS]
-    if pos.dim() not in (2, 3) or pos.shape[-1] != 3 or grid.dim() != 5 or grid.shape[0] != pos.shape[0]:
+    grid, pos = check_grid(batch[GRID]), batch[POS]  # IGDError on a grid of the wrong shape
+    if pos.dim() not in (2, 3) or pos.shape[-1] != 3 or grid.shape[0] != pos.shape[0]:
         raise IGDError(f"VGN batch: pos must be (B, 3) or (S, K, 3) with grid (B or S, 1, 40, 40, 40), "
                        f"got pos {tuple(pos.shape)} and grid {tuple(grid.shape)}")
     for name in (QUAT, WIDTH, LABEL):
