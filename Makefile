@@ -13,8 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/igd bench --planner vgn --weights weights/vgn_conv.pth --scene packed --rounds 4 --seeds 0 \
-	    --noise dex --views side --out runs/demo --resume
+	$(VENV)/bin/igd demo --out runs/demo
 
 # The viewer's browser test needs Debian's chromium; installed here when missing and apt can (root).
 chromium:

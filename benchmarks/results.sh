@@ -12,11 +12,11 @@ OUT=${OUT:-runs/results}
 SCENES=${SCENES:-"packed pile"}
 WORKERS=${WORKERS:-2}
 # label|planner|weights (SCENE is replaced)|extra options
-ENTRIES=${ENTRIES:-"vgn-released|vgn|weights/vgn_conv.pth|
-vgn|vgn|weights/vgn-SCENE.pt|
-giga|giga|weights/giga-SCENE.pt|
+ENTRIES=${ENTRIES:-"giga|giga|weights/giga-SCENE.pt|
 igd-ddim10|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 1
-igd-ddpm100|igd|weights/igd-SCENE.pt|--sampler ddpm --steps 100 --rounds-n 1"}
+igd-ddpm100|igd|weights/igd-SCENE.pt|--sampler ddpm --steps 100 --rounds-n 1
+vgn-released|vgn|weights/vgn_conv.pth|
+vgn|vgn|weights/vgn-SCENE.pt|"}
 for scene in $SCENES; do
   while IFS='|' read -r label planner weights extra; do
     [ -z "$label" ] && continue
