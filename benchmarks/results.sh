@@ -15,6 +15,7 @@ WORKERS=${WORKERS:-2}
 ENTRIES=${ENTRIES:-"giga|giga|weights/giga-SCENE.pt|
 igd-ddim10|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 1
 igd-ddpm100|igd|weights/igd-SCENE.pt|--sampler ddpm --steps 100 --rounds-n 1
+igd-ddim10-n4|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 4
 vgn-released|vgn|weights/vgn_conv.pth|
 vgn|vgn|weights/vgn-SCENE.pt|"}
 for scene in $SCENES; do
