@@ -4,7 +4,7 @@
 # side view with dex noise, seeds 0-4 x ROUNDS rounds (100 rounds per cell by default). Every planner
 # plays the same scenes (same seeds). Resumable: rerun the same command to continue a killed run.
 #   bash benchmarks/results.sh                 -> runs/results/<scene>/<label>/
-#   .venv/bin/igd report runs/results/packed/* runs/results/pile/* --out runs/results/report
+#   REPORT_OUT=docs/results ENTRIES= bash benchmarks/results.sh   -> only the report of the runs so far
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-20}
@@ -12,7 +12,7 @@ OUT=${OUT:-runs/results}
 SCENES=${SCENES:-"packed pile"}
 WORKERS=${WORKERS:-2}
 # label|planner|weights (SCENE is replaced)|extra options
-ENTRIES=${ENTRIES:-"giga|giga|weights/giga-SCENE.pt|
+ENTRIES=${ENTRIES-"giga|giga|weights/giga-SCENE.pt|
 igd-ddim10|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 1
 igd-ddpm100|igd|weights/igd-SCENE.pt|--sampler ddpm --steps 100 --rounds-n 1
 igd-ddim10-n4|igd|weights/igd-SCENE.pt|--sampler ddim --steps 10 --rounds-n 4
@@ -27,3 +27,11 @@ for scene in $SCENES; do
         --no-progress --resume --out "$OUT/$scene/$label"
   done <<<"$ENTRIES"
 done
+# the report of every cell so far (each run labelled by its folder name): $REPORT_OUT/README.md
+REPORT_OUT=${REPORT_OUT:-$OUT/report}
+labels=()
+for d in "$OUT"/*/*/; do
+  [ -f "$d/config.json" ] && labels+=(--label "${d%/}=$(basename "$d")")
+done
+runs=(); for d in "$OUT"/*/*/; do [ -f "$d/config.json" ] && runs+=("${d%/}"); done
+.venv/bin/igd report "${runs[@]}" "${labels[@]}" --out "$REPORT_OUT"
