@@ -69,6 +69,10 @@ def card(kind: str, scene: str, minutes: float) -> str:
                      f"GSR {summary['gsr']:.1f} ± {summary['gsr_std']:.1f} %, DR {summary['dr']:.1f} ± "
                      f"{summary['dr_std']:.1f} % (`bash benchmarks/results.sh`; all planners in "
                      f"[docs/results.md](../docs/results.md)) |")
+        n4 = _json(ROOT / "runs" / "results" / scene / "igd-ddim10-n4" / "summary.json") if kind == "igd" else None
+        if n4:
+            lines[-1] = lines[-1][:-2] + (f"; with N = 4 sampling rounds (`--rounds-n 4`): GSR {n4['gsr']:.1f} ± "
+                                          f"{n4['gsr_std']:.1f} %, DR {n4['dr']:.1f} ± {n4['dr_std']:.1f} % |")
     lines += ["", "## Caveats", "",
               "- Trained on 100 scenes (the paper: about 2,000 per scene type and 12 epochs on a GPU) within this "
               "machine's CPU budget: it is a working baseline of the pipeline, far from the papers' numbers. "
