@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     readme = write_report(run_dirs, out / "report", labels=labels,
                           extras=[("Scene snapshots: the chosen grasps on round 0", snapshots),
                                   ("Interactive viewers (open in a browser, offline)", pages)])
+    from igd.cli.report import summary_table
+
+    print(summary_table(readme))
     print(f"report: {readme}")
     return 0
 

@@ -46,15 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="objects attempted fewer times are folded into 'other' in the per-object section (default: 5)")
 
 
+def summary_table(readme: Path) -> str:
+    """The summary table at the top of a report's README.md (markdown lines)."""
+    lines = Path(readme).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| planner"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the report, print its summary table and where it is."""
     from igd.report import write_report
 
     readme = write_report(args.runs, args.out, labels=parse_labels(args.label), min_attempts=args.min_attempts)
-    lines = readme.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| planner"))
-    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    print("\n".join(lines[start:end]))
+    print(summary_table(readme))
     rel = os.path.relpath(readme)
     print(f"report: {Path(readme).as_posix() if rel.startswith('..') else rel}")
     return 0
