@@ -21,12 +21,7 @@ from igd.planners.giga.planner import query_points
 SMALL = dict(features=8, hidden=16, unet_filters=8)  # a fast network for the loss tests
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def scene_batch(box_grid: np.ndarray, s: int = 2, k: int = 3, points: int = 64, seed: int = 0) -> dict:

@@ -37,12 +37,7 @@ from igd.planners.igd.model import IGDNet, attend_folded
 SMALL = dict(features=8, hidden=16, unet_filters=8, denoiser_hidden=32)  # a fast network
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_net(**loss) -> IGDNet:
