@@ -30,13 +30,31 @@ def ray_init_kwargs(workers: int, address: Optional[str]) -> dict:
     return kwargs
 
 
-def run_tasks(fn: Callable[..., Any], cfg_dict: dict, keys: Sequence[tuple], on_result: Callable[[Any], None], *,
-              workers: int, address: Optional[str], describe: Callable[[tuple], str]) -> None:
-    """Run ``fn(cfg_dict, *key)`` for every key as Ray tasks; ``on_result(result)`` as each finishes.
+def in_process(workers: int, address: Optional[str]) -> bool:
+    """Whether work runs serially in this process, without Ray: one worker and no cluster address."""
+    return workers == 1 and not address
 
-    A worker's :class:`IGDError` stops the run as that same one-line error; any other failure stops
-    it with a message naming the item (``describe(key)``), after cancelling what is still pending.
+
+def run_tasks(fn: Callable[..., Any], cfg_dict: dict, keys: Sequence[tuple], on_result: Callable[[Any], None], *,
+              workers: int, address: Optional[str], describe: Callable[[tuple], str],
+              close: Optional[Callable[[], None]] = None) -> None:
+    """Run ``fn(cfg_dict, *key)`` for every key; ``on_result(result)`` as each finishes.
+
+    With :func:`in_process` the keys run here, one after the other, and ``close()`` (if given: e.g.
+    this process's simulator) runs after them; otherwise they run as Ray tasks. A worker's
+    :class:`IGDError` stops the run as that same one-line error; any other failure stops it with a
+    message naming the item (``describe(key)``), after cancelling what is still pending.
     """
+    if not keys:
+        return
+    if in_process(workers, address):
+        try:
+            for key in keys:
+                on_result(fn(cfg_dict, *key))
+        finally:
+            if close is not None:
+                close()
+        return
     import ray
     from ray.exceptions import RayError
 

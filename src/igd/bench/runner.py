@@ -30,7 +30,7 @@ from igd.bench.clutter_removal import GRASP_COLUMNS, ROUND_COLUMNS, RoundResult,
 from igd.bench.config import RESULT_FIELDS, BenchConfig
 from igd.bench.metrics import build_summary, compute_metrics
 from igd.errors import IGDError
-from igd.parallel import run_tasks
+from igd.parallel import in_process, run_tasks
 from igd.planners.base import Planner, load_planner
 
 CONFIG_FILE = "config.json"
@@ -186,27 +186,25 @@ def play_round(cfg_dict: dict, seed: int, round_id: int) -> dict:
 # --------------------------------------------------------------------------------------------------
 # executors
 # --------------------------------------------------------------------------------------------------
-def run_serial(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnResult,
+def run_rounds(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnResult,
                planner: Optional[Planner] = None) -> None:
-    """Play ``todo`` rounds one after the other in this process."""
-    worker_context(cfg, planner)
-    torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch is not None else None
-    try:
-        cfg_dict = cfg.to_dict()
-        for seed, round_id in todo:
-            on_result(RoundResult.from_dict(play_round(cfg_dict, seed, round_id)))
-    finally:
-        close_context()
-        if threads is not None:
-            torch.set_num_threads(threads)
+    """Play the ``todo`` rounds, handing each result over as soon as it is ready: in this process
+    (with ``planner`` if given; the simulator closed and torch's thread count restored after), or as
+    Ray tasks whose workers load their own planner."""
+    close = None
+    if in_process(cfg.workers, cfg.address):
+        worker_context(cfg, planner)
+        torch = sys.modules.get("torch")
+        threads = torch.get_num_threads() if torch is not None else None
 
+        def close() -> None:
+            close_context()
+            if threads is not None:
+                torch.set_num_threads(threads)
 
-def run_ray(cfg: BenchConfig, todo: Sequence[tuple[int, int]], on_result: OnResult) -> None:
-    """Play ``todo`` rounds as Ray tasks, handing each result over as soon as it is ready."""
     run_tasks(play_round, cfg.to_dict(), list(todo), lambda d: on_result(RoundResult.from_dict(d)),
-              workers=cfg.workers, address=cfg.address,
-              describe=lambda key: f"round {key[1]} of seed {key[0]}")
+              workers=cfg.workers, address=cfg.address, describe=lambda key: f"round {key[1]} of seed {key[0]}",
+              close=close)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -264,11 +262,8 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True, resume: bool = False)
         bar.update(1)
 
     try:
-        if todo and cfg.workers == 1 and not cfg.address:
-            run_serial(cfg, todo, on_result, planner)
-        elif todo:
-            del planner  # workers load their own
-            run_ray(cfg, todo, on_result)
+        if todo:
+            run_rounds(cfg, todo, on_result, planner)
     finally:
         bar.close()
     return aggregate(cfg, (results[k] for k in keys), time.perf_counter() - start)

@@ -340,22 +340,12 @@ def scene_task(cfg_dict: dict, index: int) -> SceneResult:
     return generate_scene(worker_sim(cfg), cfg, index)
 
 
-OnResult = Callable[[SceneResult], None]
-
-
-def run_serial(cfg: GenerateConfig, todo: Sequence[int], on_result: OnResult) -> None:
-    try:
-        cfg_dict = cfg.to_dict()
-        for index in todo:
-            on_result(scene_task(cfg_dict, index))
-    finally:
-        close_worker_sim()
-
-
-def run_ray(cfg: GenerateConfig, todo: Sequence[int], on_result: OnResult) -> None:
-    """Generate the ``todo`` scenes as Ray tasks; each result is handed over as soon as it is ready."""
+def run_scenes(cfg: GenerateConfig, todo: Sequence[int], on_result: Callable[[SceneResult], None]) -> None:
+    """Generate the ``todo`` scenes, in this process (its simulator closed after) or as Ray tasks; each
+    result is handed over as soon as it is ready."""
     run_tasks(scene_task, cfg.to_dict(), [(index,) for index in todo], on_result,
-              workers=cfg.workers, address=cfg.address, describe=lambda key: f"scene {key[0]}")
+              workers=cfg.workers, address=cfg.address, describe=lambda key: f"scene {key[0]}",
+              close=close_worker_sim)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -450,10 +440,7 @@ def run_generate(cfg: GenerateConfig, progress: bool = True, resume: bool = Fals
         bar.update(1)
 
     try:
-        if todo and cfg.workers == 1 and not cfg.address:
-            run_serial(cfg, todo, on_result)
-        elif todo:
-            run_ray(cfg, todo, on_result)
+        run_scenes(cfg, todo, on_result)
     finally:
         bar.close()
     return finish(cfg, [parts[i] for i in range(cfg.scenes)], time.perf_counter() - start, new["trials"])

@@ -173,17 +173,8 @@ def process_scene(cfg_dict: dict, scene_id: str) -> dict:
 # --------------------------------------------------------------------------------------------------
 # executors
 # --------------------------------------------------------------------------------------------------
-OnResult = Callable[[dict], None]
-
-
-def run_serial(cfg: ProcessConfig, todo: Sequence[str], on_result: OnResult) -> None:
-    cfg_dict = cfg.to_dict()
-    for scene_id in todo:
-        on_result(process_scene(cfg_dict, scene_id))
-
-
-def run_ray(cfg: ProcessConfig, todo: Sequence[str], on_result: OnResult) -> None:
-    """Scenes as Ray tasks; results are handed over as they finish; a user error stops the run."""
+def run_scenes(cfg: ProcessConfig, todo: Sequence[str], on_result: Callable[[dict], None]) -> None:
+    """Process the ``todo`` scenes, in this process or as Ray tasks; each result handed over as it is ready."""
     run_tasks(process_scene, cfg.to_dict(), [(scene_id,) for scene_id in todo], on_result,
               workers=cfg.workers, address=cfg.address, describe=lambda key: f"scene {key[0]}")
 
@@ -275,10 +266,7 @@ def process_dataset(cfg: ProcessConfig, progress: bool = True, resume: bool = Fa
         bar.update(1)
 
     try:
-        if todo and cfg.workers == 1 and not cfg.address:
-            run_serial(cfg, todo, on_result)
-        elif todo:
-            run_ray(cfg, todo, on_result)
+        run_scenes(cfg, todo, on_result)
     finally:
         bar.close()
     return _finish(cfg, rows, counts, results, time.perf_counter() - start)
