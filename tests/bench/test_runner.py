@@ -6,15 +6,11 @@ a killed run keeps its finished rounds. Timing columns are the only thing allowe
 
 import csv
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from igd_cli import kill_when, run_igd
 
 from igd.bench import runner
 from igd.bench.clutter_removal import TIMING_COLUMNS
@@ -137,30 +133,18 @@ def test_a_corrupt_round_file_is_redone(serial_run, tmp_path):
     assert result_of(out) == result_of(serial_run[0])
 
 
-def _igd(*args) -> list:
-    script = Path(sys.executable).with_name("igd")
-    return ([str(script)] if script.exists() else [sys.executable, "-m", "igd.cli.main"]) + [str(a) for a in args]
-
-
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "killed"
     args = ["bench", "--planner", "vgn", "--weights", VGN_WEIGHTS, "--scene", "pile", "--objects", "blocks",
             "--rounds", 3, "--seeds", 0, "--workers", 1, "--out", out, "--no-progress"]
-    proc = subprocess.Popen(_igd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rounds_dir = out / runner.ROUNDS_DIR
-    try:
-        deadline = time.monotonic() + 300
-        while not list(rounds_dir.glob("s*_r*.json")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_when(args, lambda: bool(list(rounds_dir.glob("s*_r*.json"))))
     at_kill = sorted(p.name for p in rounds_dir.glob("s*_r*.json"))
     assert 1 <= len(at_kill) < 3, at_kill
     first = rounds_dir / at_kill[0]
     before = first.stat()
 
-    done = subprocess.run(_igd(*args, "--resume"), capture_output=True, text=True, timeout=600)
+    done = run_igd(*args, "--resume", timeout=600)
     assert done.returncode == 0, done.stderr
     with open(out / runner.ROUNDS_CSV, newline="") as f:
         rounds = [(r["seed"], r["round_id"]) for r in csv.DictReader(f)]

@@ -1,26 +1,15 @@
 """The ``igd`` command line: help with examples, and one-line errors for bad input."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from igd_cli import run_igd
 
 import igd
 from igd.cli.main import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
 VGN_WEIGHTS = ROOT / "weights" / "vgn_conv.pth"
-
-
-def igd_command() -> list:
-    script = Path(sys.executable).with_name("igd")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "igd.cli.main"]
-
-
-def run_igd(*args, cwd=None):
-    return subprocess.run(igd_command() + [str(a) for a in args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
 
 
 def test_version(capsys):

@@ -4,12 +4,11 @@ The example scene is a packed scene of the cheap ``blocks`` set (seed 0) from th
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from igd_cli import run_igd
 from PIL import Image
 
 import igd
@@ -19,11 +18,6 @@ from igd.inputs import EXAMPLE_FILES, GRASPS_FORMAT, read_depth
 
 ROOT = Path(__file__).resolve().parents[2]
 VGN_WEIGHTS = ROOT / "weights" / "vgn_conv.pth"
-
-
-def igd_command() -> list:
-    script = Path(sys.executable).with_name("igd")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "igd.cli.main"]
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +43,7 @@ def test_example_files_are_consistent(example):
 
 
 def test_help_shows_examples_and_formats():
-    result = subprocess.run(igd_command() + ["detect", "--help"], capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = run_igd("detect", "--help")
     assert result.returncode == 0, result.stderr
     assert "examples:" in result.stdout and "igd detect --example example/" in result.stdout
     assert "T_cam_world, world -> camera" in result.stdout and '"quaternion": [x, y, z, w]' in result.stdout
@@ -59,8 +52,7 @@ def test_help_shows_examples_and_formats():
 @pytest.mark.skipif(not VGN_WEIGHTS.exists(), reason="weights/vgn_conv.pth is missing")
 def test_png_end_to_end_writes_world_grasps(example, tmp_path):
     out = tmp_path / "grasps.json"
-    result = subprocess.run(igd_command() + detect_args(example) + ["--planner", "vgn", "--top", "3", "--out", str(out)],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = run_igd(*detect_args(example), "--planner", "vgn", "--top", "3", "--out", out, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "grasp(s) in the world frame" in result.stdout and "wrote" in result.stdout
     doc = json.loads(out.read_text())

@@ -7,17 +7,13 @@ killed (SIGKILL) after its first scene resumes to exactly the same rows, none lo
 
 import csv
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from igd_cli import kill_when, run_igd
 
 from igd.cli.main import main
 from igd.data import generate, layout
@@ -244,31 +240,19 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys, args, message):
 # --------------------------------------------------------------------------------------------------
 # the kill test: SIGKILL after the first committed scene, then --resume
 # --------------------------------------------------------------------------------------------------
-def _igd(*args) -> list:
-    script = Path(sys.executable).with_name("igd")
-    return ([str(script)] if script.exists() else [sys.executable, "-m", "igd.cli.main"]) + [str(a) for a in args]
-
-
 def test_killed_run_resumes_without_loss_or_duplicates(serial_run, tmp_path):
     out = tmp_path / "killed"
     s = SETTINGS
     args = ["generate", "--scene", s["scene"], "--scenes", s["scenes"], "--grasps-per-scene", s["grasps_per_scene"],
             "--objects", s["objects"], "--seed", s["seed"], "--protocol", s["protocol"], "--workers", 1,
             "--out", out, "--no-progress"]
-    proc = subprocess.Popen(_igd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts = out / generate.PARTS_DIR
-    try:
-        deadline = time.monotonic() + 300
-        while not list(parts.glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_when(args, lambda: bool(list(parts.glob("*.json"))), poll=0.02)
     at_kill = sorted(parts.glob("*.json"))
     assert 1 <= len(at_kill) < 3, at_kill
     before = at_kill[0].stat().st_mtime_ns
 
-    done = subprocess.run(_igd(*args, "--resume"), capture_output=True, text=True, timeout=600)
+    done = run_igd(*args, "--resume", timeout=600)
     assert done.returncode == 0, done.stderr
     assert grasps_text(out) == grasps_text(serial_run[0])
     assert part_files(out) == part_files(serial_run[0])

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
+from igd_cli import kill_when
 
 from igd.cli.main import main
 from igd.planners.base import load_planner
@@ -97,17 +94,7 @@ def test_killed_run_resumes(tiny_root, tmp_path, tiny_giga):
     run = tmp_path / "killed"
     args = _giga_args(tiny_root.root, run, tiny_giga, "--epochs", "40")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "igd.cli.main", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 60
-        while not (run / "last.ckpt").is_file() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert (run / "last.ckpt").is_file(), "the run wrote no last.ckpt"
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
+    assert kill_when(args, (run / "last.ckpt").is_file, timeout=60, env=env), "the run wrote no last.ckpt"
     before = torch.load(run / "last.ckpt", weights_only=True)["train"]["state"]
     assert before["epoch"] >= 1 and before["step"] == 2 * before["epoch"]
     target = before["epoch"] + 1
