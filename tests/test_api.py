@@ -104,14 +104,20 @@ def test_load_missing_released_weights_names_the_file(monkeypatch, tmp_path):
         igd.load("igd-packed")
 
 
-def test_load_raw_state_dict_under_another_name_asks_for_the_type(tmp_path):
+def test_load_raw_state_dict_under_another_name_is_recognised_by_its_layout(tmp_path):
     if not VGN_WEIGHTS.exists():
         pytest.skip("weights/vgn_conv.pth is missing")
+    import torch
+
     path = tmp_path / "mine.pth"
     path.write_bytes(VGN_WEIGHTS.read_bytes())
-    with pytest.raises(IGDError, match="planner='vgn'"):
-        igd.load(path)
+    assert igd.load(path).planner.name == "vgn"  # VGN's conv_qual.* keys say what it is
     assert igd.load(path, planner="vgn").planner.name == "vgn"
+    assert igd.load("vgn", weights=path).planner.name == "vgn"  # a type with --weights, as the CLI
+    unknown = tmp_path / "unknown.pth"
+    torch.save({"layer.weight": torch.zeros(2, 2)}, unknown)
+    with pytest.raises(IGDError, match="planner='vgn'"):
+        igd.load(unknown)  # a layout nobody knows: the type must be given
 
 
 # --------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "igd-pile", "igd-packed",
+            "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
             "topdown"} == set(released.RELEASED)
     for entry in released.RELEASED.values():
         assert entry.planner in names and entry.description and "\n" not in entry.description
@@ -56,3 +57,50 @@ def test_paths_and_unknown_names(tmp_path):
 def test_table_lists_every_name():
     table = released.format_table()
     assert all(line.split()[0] == name for line, name in zip(table.splitlines(), released.RELEASED))
+
+
+def test_every_released_file_is_in_the_checkout_with_a_card():
+    for entry in released.RELEASED.values():
+        if entry.filename is not None:
+            path = ROOT / "weights" / entry.filename
+            assert path.is_file() and path.stat().st_size > 100_000, path
+            card = path.with_suffix(".md")
+            assert card.is_file() and entry.filename in card.read_text(), card
+
+
+def test_planner_and_weights_mean_the_same_everywhere(tmp_path):
+    """--planner NAME alone is a release or a path; --planner TYPE --weights W is those weights in that type."""
+    choice = released.resolve_planner("giga-pile-authors")
+    assert (choice.planner, choice.weights.name, choice.label) == ("giga", "giga-pile-authors.pt", "giga-pile-authors")
+    assert released.resolve_planner("giga", "giga-pile-authors") == choice  # a released name as --weights
+    assert released.resolve_planner("vgn").weights.name == "vgn_conv.pth"  # a type and a release: the release
+    assert released.resolve_planner("topdown") == released.PlannerChoice("topdown", None, "topdown")
+    ckpt = tmp_path / "last.pt"
+    ckpt.write_bytes(b"x")
+    assert released.resolve_planner("igd", ckpt) == released.PlannerChoice("igd", ckpt, str(ckpt))
+    assert released.resolve_planner(str(ckpt)) == released.PlannerChoice(None, ckpt, str(ckpt))
+
+
+@pytest.mark.parametrize("planner, weights, message", [
+    ("giga", None, r"planner type and needs weights.*giga-packed-authors"),
+    ("vgn", "giga-packed-authors", r"is a 'giga' planner's weights, not 'vgn': use --planner giga"),
+    ("igd-packed", "weights/igd-packed.pt", r"released name, which brings its own weights"),
+    ("gigga", "weights/igd-packed.pt", r"unknown planner type 'gigga'"),
+    ("gigga", None, r"unknown planner 'gigga'.*released name.*planner type"),
+    ("topdown", "igd-packed", r"is a 'igd' planner's weights, not 'topdown'"),
+])
+def test_planner_and_weights_that_disagree_are_one_line(planner, weights, message):
+    with pytest.raises(IGDError, match=message) as err:
+        released.resolve_planner(planner, weights)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["giga-packed-authors", "giga-pile-authors", "vgn-packed-authors",
+                                  "vgn-pile-authors"])
+def test_authors_files_are_byte_for_byte_the_released_ones(name):
+    import hashlib
+    import re
+
+    path = ROOT / "weights" / f"{name}.pt"
+    stated = re.search(r"`([0-9a-f]{64})`", path.with_suffix(".md").read_text()).group(1)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == stated

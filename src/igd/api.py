@@ -348,36 +348,53 @@ def check_depth_in_workspace(depth: np.ndarray, intrinsic: CameraIntrinsic, T_ca
     return inside
 
 
-def load(name_or_path: str, planner: str | None = None, **overrides) -> GraspDetector:
+def load(name_or_path: str, planner: str | None = None, weights: str | None = None, **overrides) -> GraspDetector:
     """A :class:`GraspDetector` for a released name (:data:`igd.released.RELEASED`) or a checkpoint path.
 
     Args:
-        name_or_path: ``vgn``, ``vgn-packed``, ``giga-pile``, ``igd-packed``, ``topdown``, ... or a file.
-        planner: the planner type of a checkpoint that does not say (a raw state dict); default:
-            from the released table, else from the checkpoint's type tag.
+        name_or_path: ``vgn``, ``igd-packed``, ``giga-pile-authors``, ``topdown``, ... or a file; with
+            ``weights``, a planner type (``giga``), as ``--planner`` / ``--weights`` in every command
+            (:func:`igd.released.resolve_planner`).
+        planner: the planner type of a file that does not say (a raw state dict of unknown layout);
+            default: the released table, the checkpoint's type tag, or the raw state dict's keys (the
+            authors' GIGA and VGN files are recognised).
+        weights: a released name or checkpoint path for the planner type ``name_or_path``.
         overrides: planner config fields, e.g. ``threshold=0.8``, ``device="cuda"``.
 
     Raises:
         IGDError: unknown name, missing weights file (naming it), unreadable checkpoint, bad override.
     """
-    from igd.planners.base import (
-        CHECKPOINT_FORMAT,
-        get_planner_class,
-        load_planner,
-        load_torch_file,
-    )
-    from igd.released import resolve
+    from igd.planners.base import get_planner_class, load_planner
+    from igd.released import resolve_planner
 
-    kind, weights, label = resolve(name_or_path)
-    kind = planner or kind
+    choice = resolve_planner(name_or_path, weights)
+    kind = planner or choice.planner
     if kind is None:
-        payload = load_torch_file(weights)
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise IGDError(f"{weights}: not an igd checkpoint, so it does not say which planner it is for: "
-                           "pass the planner type (e.g. planner='vgn' for a raw VGN state dict)")
+        kind = checkpoint_planner(choice.weights)
+    if choice.weights is None and get_planner_class(kind).learned:
+        raise IGDError(f"planner '{kind}' needs weights: pass a released name or a checkpoint path")
+    return GraspDetector(load_planner(kind, choice.weights, **overrides), name=choice.label)
+
+
+#: Keys that identify the authors' raw state dicts (no igd checkpoint wrapper) by their layout.
+_RAW_SIGNATURES = (("giga", "decoder_qual.fc_out.weight"), ("vgn", "conv_qual.weight"))
+
+
+def checkpoint_planner(path) -> str:
+    """The planner type a weights file is for: an igd checkpoint's type tag, or a raw state dict's layout
+    (GIGA's ``decoder_qual.*``, VGN's ``conv_qual.*``). :class:`IGDError` when it cannot tell."""
+    from igd.planners.base import CHECKPOINT_FORMAT, load_torch_file
+
+    payload = load_torch_file(path)
+    if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
         kind = payload.get("planner")
         if not isinstance(kind, str):
-            raise IGDError(f"{weights}: checkpoint lacks the key 'planner'")
-    if weights is None and get_planner_class(kind).learned:
-        raise IGDError(f"planner '{kind}' needs weights: pass a released name or a checkpoint path")
-    return GraspDetector(load_planner(kind, weights, **overrides), name=label)
+            raise IGDError(f"{path}: checkpoint lacks the key 'planner'")
+        return kind
+    if isinstance(payload, dict):
+        for kind, key in _RAW_SIGNATURES:
+            if key in payload:
+                return kind
+    raise IGDError(f"{path}: neither an igd checkpoint nor a state dict of a known layout (GIGA's, VGN's), so it "
+                   "does not say which planner it is for: pass the planner type (--planner TYPE --weights PATH, "
+                   "or planner='vgn')")

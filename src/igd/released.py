@@ -3,7 +3,7 @@
 ``igd.load(name)``, ``igd detect --planner NAME``, the viewer, the demo and the README all read
 :data:`RELEASED`, so a name means the same thing everywhere.
 
-``python -c "import igd.released as r; print(r.format_table())"`` prints the table.
+``python -m igd.released`` prints the table.
 
 Weights files are looked for, in order, in ``$IGD_WEIGHTS``, in the ``weights/`` folder of the
 repository this package was installed from (an editable install of the checkout), and in
@@ -21,10 +21,12 @@ from igd.errors import IGDError
 __all__ = [
     "RELEASED",
     "WEIGHTS_ENV",
+    "PlannerChoice",
     "ReleasedPlanner",
     "find_weights",
     "format_table",
     "resolve",
+    "resolve_planner",
     "weights_dirs",
 ]
 
@@ -56,6 +58,11 @@ def _own(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            f"{label} trained here on our {scene} scenes")
 
 
+def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
+    name = f"{planner}-{scene}-authors"
+    return ReleasedPlanner(name, planner, f"{name}.pt", f"{label}, released for {scene} scenes; not trained here")
+
+
 #: The released names, in the order listings show them.
 RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     ReleasedPlanner("vgn", "vgn", "vgn_conv.pth",
@@ -66,6 +73,10 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _own("giga", "packed", "GIGA"),
     _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _own("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    _authors("giga", "packed", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
+    _authors("giga", "pile", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
+    _authors("vgn", "packed", "VGN as retrained by GIGA's authors (single views, dex noise)"),
+    _authors("vgn", "pile", "VGN as retrained by GIGA's authors (single views, dex noise)"),
     ReleasedPlanner("topdown", "topdown", None,
                     "non-learned floor: grasp the highest observed point from above (no weights)"),
 )}
@@ -141,8 +152,79 @@ def resolve(name_or_path: str | os.PathLike) -> tuple[str | None, Path | None, s
     return (entry.planner if entry else None), path, str(path)
 
 
+@dataclass(frozen=True)
+class PlannerChoice:
+    """What ``--planner NAME [--weights W]`` means: the planner type, its weights file, a label for output.
+
+    planner: registry key (``vgn``, ``giga``, ``igd``, ``topdown``), or None for a checkpoint path whose
+        own type tag decides (:func:`igd.api.load` reads it).
+    weights: the weights file, or None for a planner without weights.
+    label: what to call the choice in output (the released name, or the path).
+    """
+
+    planner: str | None
+    weights: Path | None
+    label: str
+
+
+def _registry_names() -> list[str]:
+    from igd.planners.base import registry
+
+    return sorted(registry())
+
+
+def resolve_planner(planner: str, weights: str | os.PathLike | None = None) -> PlannerChoice:
+    """The one meaning of ``--planner`` and ``--weights`` in every ``igd`` command and in :func:`igd.load`.
+
+    - ``planner`` a **released name** (``igd-packed``, ``giga-pile-authors``, ``vgn``, ``topdown``, ...)
+      and no ``weights``: that release, its planner type and its file.
+    - ``planner`` a **checkpoint path** and no ``weights``: that file (its type tag, or the released table
+      for a released file name, decides the type).
+    - ``planner`` a **planner type** (a registry key: ``vgn``, ``giga``, ``igd``, ``topdown``) and
+      ``weights`` a released name or a checkpoint path: those weights in that planner; a released name
+      of another planner type is an error. A type without weights is fine for planners that have none.
+
+    ``vgn`` and ``topdown`` are both a type and a released name: alone they are the release.
+
+    Raises:
+        IGDError: one line for an unknown name, a missing file, or a type and weights that disagree.
+    """
+    planner = os.fspath(planner)
+    types = _registry_names()
+    if weights is None:
+        if planner in RELEASED or _looks_like_path(planner):
+            kind, path, label = resolve(planner)
+            return PlannerChoice(kind, path, label)
+        if planner in types:
+            from igd.planners.base import get_planner_class
+
+            if get_planner_class(planner).learned:
+                named = ", ".join(n for n, r in RELEASED.items() if r.planner == planner)
+                raise IGDError(f"planner '{planner}' is a planner type and needs weights: pass --weights PATH or a "
+                               f"released name ({named})")
+            return PlannerChoice(planner, None, planner)
+        raise IGDError(f"unknown planner '{planner}': expected a released name ({', '.join(RELEASED)}), a "
+                       f"checkpoint path, or a planner type ({', '.join(types)}) with --weights")
+    if planner not in types:
+        if planner in RELEASED:
+            raise IGDError(f"--planner {planner} is a released name, which brings its own weights: drop --weights, "
+                           f"or pass its planner type ('--planner {RELEASED[planner].planner}') with --weights")
+        raise IGDError(f"unknown planner type '{planner}' for --weights: expected one of {', '.join(types)}")
+    kind, path, label = resolve(weights)
+    if kind is not None and kind != planner:
+        raise IGDError(f"--weights {os.fspath(weights)} is a '{kind}' planner's weights, not '{planner}': use "
+                       f"--planner {kind}")
+    if path is None:
+        raise IGDError(f"--weights {os.fspath(weights)} names a planner without weights; drop --weights")
+    return PlannerChoice(planner, path, label)
+
+
 def format_table() -> str:
     """The released names as an aligned text table (name, planner, weights, description)."""
     rows = [(r.name, r.planner, r.filename or "-", r.description) for r in RELEASED.values()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows)
+
+
+if __name__ == "__main__":  # python -m igd.released
+    print(format_table())

@@ -78,9 +78,11 @@ def test_bench_sampler_options_reach_the_planner_config():
 
     parser = ArgumentParser(prog="igd bench")
     add_arguments(parser)
-    args = parser.parse_args(["--planner", "igd", "--sampler", "ddpm", "--steps", "100", "--rounds-n", "4"])
-    assert config_from_args(args).overrides == {"sampler": "ddpm", "steps": 100, "rounds_n": 4}
-    assert config_from_args(parser.parse_args(["--planner", "igd"])).overrides == {}
+    args = parser.parse_args(["--planner", "igd-packed", "--sampler", "ddpm", "--steps", "100", "--rounds-n", "4"])
+    cfg = config_from_args(args)
+    assert cfg.overrides == {"sampler": "ddpm", "steps": 100, "rounds_n": 4}
+    assert cfg.planner == "igd" and cfg.weights.endswith("igd-packed.pt")  # the released name's type and file
+    assert config_from_args(parser.parse_args(["--planner", "igd-packed"])).overrides == {}
 
 
 def test_truncated_weights_is_one_line(truncated_weights, tmp_path):

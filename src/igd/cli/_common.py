@@ -67,3 +67,23 @@ def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+#: ``--planner`` and ``--weights`` mean the same in every command (:func:`igd.released.resolve_planner`).
+PLANNER_HELP = ("a released name, which brings its weights (igd-packed, giga-pile-authors, vgn, topdown, ...; "
+                "'python -m igd.released' lists them), a checkpoint path, or a planner type (vgn, giga, igd, "
+                "topdown) with --weights")
+WEIGHTS_HELP = "weights for the planner type given as --planner: a checkpoint path or a released name"
+
+
+def planner_choice(planner: str, weights: str | None) -> tuple[str, str | None]:
+    """``(planner type, weights path or None)`` of ``--planner`` / ``--weights`` (one meaning everywhere)."""
+    from igd.released import resolve_planner
+
+    choice = resolve_planner(planner, weights)
+    kind = choice.planner
+    if kind is None:  # a checkpoint path: its type tag or its layout decides
+        from igd.api import checkpoint_planner
+
+        kind = checkpoint_planner(choice.weights)
+    return kind, None if choice.weights is None else str(choice.weights)

@@ -4,6 +4,9 @@ examples:
   # VGN's released weights on packed scenes, the paper's protocol (seeds 0-4 x 100 rounds)
   igd bench --planner vgn --weights weights/vgn_conv.pth --scene packed --out runs/vgn-packed
 
+  # a released name brings its planner type and weights: GIGA's authors' model, 20 rounds per seed
+  igd bench --planner giga-pile-authors --scene pile --rounds 20 --out runs/giga-pile-authors
+
   # a quick look: 4 rounds of seed 0 on pile scenes, without depth noise, on 2 workers
   igd bench --planner vgn --weights weights/vgn_conv.pth --scene pile --rounds 4 --seeds 0 \
       --noise none --workers 2 --out runs/vgn-pile-quick
@@ -32,7 +35,7 @@ import argparse
 import os
 from pathlib import Path
 
-from igd.cli._common import parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments, planner_choice
 
 NOISE_HELP = "none, dex, lateral, depth, blur, stereo"
 
@@ -40,8 +43,8 @@ NOISE_HELP = "none, dex, lateral, depth, blur, stereo"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``igd bench``."""
     p = parser.add_argument
-    p("--planner", required=True, help="planner name from the registry, e.g. vgn, giga, igd, topdown")
-    p("--weights", help="checkpoint of the planner (an igd checkpoint or the planner's released weights)")
+    p("--planner", required=True, help=PLANNER_HELP)
+    p("--weights", help=WEIGHTS_HELP)
     p("--scene", choices=("pile", "packed"), default="packed", help="scene type (default: packed)")
     p("--objects", default="test",
       help="object split joined to the scene ('test' -> packed/test) or a set name, e.g. blocks (default: test)")
@@ -77,8 +80,9 @@ def config_from_args(args: argparse.Namespace):
     for key in ("protocol", "threshold", "sampler", "steps", "rounds_n"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    out = args.out or os.path.join("runs", "bench", f"{args.planner}-{args.scene}-{args.noise}-{args.views}")
-    return BenchConfig(planner=args.planner, weights=args.weights, scene=args.scene, objects=args.objects,
+    kind, weights = planner_choice(args.planner, args.weights)
+    out = args.out or os.path.join("runs", "bench", f"{Path(args.planner).stem}-{args.scene}-{args.noise}-{args.views}")
+    return BenchConfig(planner=kind, weights=weights, scene=args.scene, objects=args.objects,
                        rounds=args.rounds, seeds=list(args.seeds), noise=args.noise, views=args.views,
                        object_count=args.object_count, workers=args.workers, address=args.address,
                        out=out, overrides=overrides)

@@ -34,9 +34,8 @@ import argparse
 import os
 from pathlib import Path
 
-from igd.cli._common import parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments
 from igd.errors import IGDError
-from igd.released import RELEASED
 
 _INPUTS = ("depth", "intrinsics", "extrinsic", "workspace")
 
@@ -48,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--intrinsics", help="K.json: width, height and fx, fy, cx, cy (or a 3x3 K), pixels")
     p("--extrinsic", help="T.json: T_cam_world (world -> camera), a 4x4 'matrix' or 'translation' + 'quaternion'")
     p("--workspace", help="WS.json: pose T_world_ws of the workspace cube's corner in the world, and 'size': 0.3")
-    p("--planner", default="vgn",
-      help=f"released name ({', '.join(RELEASED)}) or a checkpoint path (default: vgn)")
+    p("--planner", default="vgn", help=PLANNER_HELP + " (default: vgn)")
+    p("--weights", help=WEIGHTS_HELP)
     p("--set", dest="planner_set", action="append", metavar="KEY=VALUE",
       help="a planner config field, e.g. --set threshold=0.8 or --set device=cuda (repeatable)")
     p("--top", type=int, default=10, help="write at most this many grasps, best first (default: 10)")
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if depth.shape != (intrinsic.height, intrinsic.width):
         raise IGDError(f"{args.depth} is {depth.shape[1]}x{depth.shape[0]} (W x H) but {args.intrinsics} says "
                        f"{intrinsic.width}x{intrinsic.height}: the depth image and the intrinsics must match")
-    detector = load(args.planner, **parse_assignments(args.planner_set))
+    detector = load(args.planner, weights=args.weights, **parse_assignments(args.planner_set))
     detections = detector.detect(depth, intrinsic, T_cam_world, workspace, top=args.top)
     print(format_detections(detections, args.depth))
     if args.out:

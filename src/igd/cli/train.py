@@ -31,12 +31,13 @@ from __future__ import annotations
 import argparse
 
 from igd.cli._common import parse_assignments
+from igd.errors import IGDError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``igd train``."""
     p = parser.add_argument
-    p("--planner", required=True, help="learned planner to train: vgn, giga or igd")
+    p("--planner", required=True, help="the planner type to train: vgn, giga or igd (a type, not a released name)")
     p("--data", action="append", required=True, metavar="PROCESSED",
       help="processed root (repeatable: the roots are concatenated)")
     p("--raw", action="append", default=[], metavar="RAW",
@@ -56,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--occ-points", type=int, default=2048, help="occupancy points per scene (giga, igd; default: 2048)")
     p("--augment", action="store_true", help="random 90-degree turns about the vertical axis")
     p("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
-    p("--init", metavar="CKPT", help="start from the weights of a checkpoint of the same planner")
+    p("--init", metavar="CKPT", help="start from the weights of a checkpoint of the same planner type: a path or a "
+                                     "released name, e.g. giga-packed")
     p("--set", dest="planner_set", action="append", metavar="KEY=VALUE",
       help="planner config field, e.g. --set features=16 (repeatable)")
     p("--accelerator", default="cpu", choices=("cpu", "gpu", "cuda", "mps", "auto"), help="(default: cpu)")
@@ -67,15 +69,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--no-progress", action="store_true", help="no progress bar")
 
 
+def _checked_planner_and_init(planner: str, init: str | None) -> tuple[str, str | None]:
+    """``--planner`` is a planner type here; ``--init`` a checkpoint path or a released name (its file)."""
+    from igd.planners.base import registry
+    from igd.released import RELEASED, resolve_planner
+
+    if planner not in registry() and planner in RELEASED:
+        raise IGDError(f"igd train --planner takes the planner type to train ('{RELEASED[planner].planner}'), not a "
+                       f"released name; to start from the weights of '{planner}' pass --init {planner}")
+    if init is not None and init in RELEASED:
+        init = str(resolve_planner(planner, init).weights)
+    return planner, init
+
+
 def config_from_args(args: argparse.Namespace):
     from igd.train.config import TrainConfig
 
+    planner, init = _checked_planner_and_init(args.planner, args.init)
     return TrainConfig(
-        planner=args.planner, data=args.data, raw=args.raw, out=args.out, epochs=args.epochs, seed=args.seed,
+        planner=planner, data=args.data, raw=args.raw, out=args.out, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, grasps_per_scene=args.grasps_per_scene, lr=args.lr,
         weight_decay=args.weight_decay, max_steps=args.max_steps, val_every=args.val_every,
         log_every=args.log_every, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
-        init=args.init, planner_config=parse_assignments(args.planner_set), accelerator=args.accelerator,
+        init=init, planner_config=parse_assignments(args.planner_set), accelerator=args.accelerator,
         devices=args.devices, strategy=args.strategy, precision=args.precision, resume=args.resume,
         progress=not args.no_progress)
 

@@ -21,25 +21,15 @@ import argparse
 import os
 from pathlib import Path
 
-from igd.cli._common import parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments
 from igd.errors import IGDError
-
-
-def _released_names() -> str:
-    try:
-        from igd.released import RELEASED
-    except ImportError:  # pragma: no cover - the table ships with the package
-        return "vgn"
-    return ", ".join(RELEASED)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``igd view``."""
     p = parser.add_argument
-    p("--planner", required=True,
-      help=f"released name ({_released_names()}) or checkpoint path; with --weights, a registry name "
-           "(vgn, giga, igd, topdown)")
-    p("--weights", help="checkpoint of --planner (an igd checkpoint or the planner's released weights)")
+    p("--planner", required=True, help=PLANNER_HELP)
+    p("--weights", help=WEIGHTS_HELP)
     p("--scene", choices=("packed", "pile"), default="packed", help="scene type (default: packed)")
     p("--seed", type=int, default=0,
       help="scene seed: the scene of round 0 of 'igd bench --seeds SEED' (default: 0)")
@@ -60,18 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_view_planner(name: str, weights: str | None, overrides: dict):
-    """``(planner, label)``: a registry name with ``weights``, else a released name or checkpoint path."""
-    if weights is not None:
-        from igd.planners.base import load_planner
+    """``(planner, label)`` of ``--planner`` / ``--weights`` (:func:`igd.released.resolve_planner`)."""
+    from igd.api import load
 
-        return load_planner(name, weights, **overrides), f"{name} ({weights})"
-    try:
-        from igd.api import load
-    except ImportError:  # pragma: no cover - igd.api ships with the package
-        from igd.planners.base import load_planner
-
-        return load_planner(name, None, **overrides), name
-    detector = load(name, **overrides)
+    detector = load(name, weights=weights, **overrides)
     return detector.planner, detector.name
 
 
