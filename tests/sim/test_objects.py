@@ -30,7 +30,13 @@ from igd.sim.objects import (
     resolve_mesh_path,
 )
 
-SETS = ["blocks", "packed/test", "packed/train", "pile/test", "pile/train"]
+SETS = ["blocks", "packed/test", "packed/train", "pile/test", "pile/test-v1", "pile/train"]
+TEST_SETS = ["packed/test", "pile/test", "pile/test-v1"]
+# sha256 of the sorted names (one per line) of the train pools that data was generated on: frozen
+TRAIN_DIGESTS = {
+    "pile/train": (1058, "256e2e00d30c8aeda07d3f26928bc1085c8ce519dff2a8846e4e11faa8a879ab"),
+    "packed/train": (144, "b3f1715653bad16f59dad0b891c3cce5812a41d45fbe4c056a699219c27888cf"),
+}
 
 
 @pytest.fixture
@@ -63,32 +69,51 @@ def test_sets_are_fixed_disjoint_and_sized():
     members = {name: object_set_members(name) for name in SETS}
     for name, names in members.items():
         assert len(names) == len(set(names)), name
-    tests = set(members["pile/test"]) | set(members["packed/test"])
+    tests = set().union(*(members[name] for name in TEST_SETS))
     trains = set(members["pile/train"]) | set(members["packed/train"])
-    assert not tests & trains
+    assert not tests & trains  # no test object in any train set
+    assert not set(assets.test_gen_names()) & trains  # the test-only kinds never train
     assert not set(members["blocks"]) & (tests | trains)
     assert set(members["packed/train"]) <= set(members["pile/train"])
-    assert len(members["pile/test"]) == 40 and len(members["packed/test"]) == 40
+    assert all(len(members[name]) == 40 for name in TEST_SETS)
     assert len(members["pile/train"]) > 1000 and len(members["packed/train"]) > 100
     assert "random/168" not in trains | tests  # NaN vertices (SPEC §5)
     assert members["blocks"] == [f"gen/block_{i:03d}" for i in range(6)]
 
 
+@pytest.mark.parametrize("name", sorted(TRAIN_DIGESTS))
+def test_train_pools_are_frozen(name):
+    """Data was generated on these pools: new kinds or test sets must not move an object in or out."""
+    members = object_set_members(name)
+    assert (len(members), objects.members_digest(members)) == TRAIN_DIGESTS[name]
+
+
+def test_a_changed_train_pool_is_an_error(monkeypatch):
+    gen_names = assets.gen_names
+    monkeypatch.setattr(assets, "gen_names", lambda: gen_names() + ["gen/hammer_007"])
+    objects._members.cache_clear()
+    try:
+        with pytest.raises(IGDError, match="frozen train pool 'pile/train' changed"):
+            object_set_members("pile/train")
+    finally:
+        objects._members.cache_clear()
+
+
 def test_random_test_objects_follow_the_hash_rule():
     ranking = objects.random_test_ranking()
-    assert sorted(ranking[:8]) == list(objects.RANDOM_TEST_PILE)
+    assert sorted(ranking[:8]) == list(objects.RANDOM_TEST_PILE_V1)
     upright = objects._upright()
     first_upright = [i for i in ranking if f"random/{i:03d}" in upright][:12]
     assert sorted(first_upright) == list(objects.RANDOM_TEST_PACKED)
 
 
 def test_unknown_set_names_the_valid_ones():
-    with pytest.raises(IGDError, match="valid sets: blocks, packed/test"):
+    with pytest.raises(IGDError, match="blocks, packed/test, packed/train, pile/test, pile/test-v1"):
         load_object_set("pile/validation")
 
 
 @pytest.mark.parametrize("name", ["banana", "ycb/does_not_exist", "random/168", "random/42", "gen/box_999",
-                                  "gen/ufo_000", "ycb/../x"])
+                                  "gen/hammer_008", "gen/ufo_000", "ycb/../x"])
 def test_bad_object_names_are_errors(cache, name):
     with pytest.raises(IGDError):
         get_object(name)
@@ -103,6 +128,21 @@ def test_generated_shapes_are_deterministic():
     a, b = assets.generate_shape("bottle_003"), assets.generate_shape("bottle_003")
     np.testing.assert_array_equal(a.vertices, b.vertices)
     assert not np.allclose(assets.generate_shape("bottle_002").extents, a.extents)
+    c, d = assets.generate_shape("hammer_003"), assets.generate_shape("hammer_003")
+    np.testing.assert_array_equal(c.vertices, d.vertices)
+    assert not np.allclose(assets.generate_shape("hammer_002").extents, c.extents)
+
+
+def test_test_only_kinds_are_watertight_unions_of_convex_pieces():
+    """Every shape of the test-only kinds: closed pieces that are each convex and never overlap."""
+    for name in assets.test_gen_names():
+        mesh = assets.load_raw_mesh(name)
+        assert mesh.is_watertight and mesh.is_volume, name
+        pieces = mesh.split(only_watertight=False)
+        assert all(p.is_convex for p in pieces), name
+        assert mesh.volume == pytest.approx(sum(p.volume for p in pieces), rel=1e-9), name
+        prepared, _ = assets.prepare_mesh(name)  # the checks of the processing: watertight, not degenerate
+        assert prepared.is_watertight and np.sort(prepared.extents)[1] <= assets.MAX_MIDDLE_EXTENT + 1e-9, name
 
 
 # --------------------------------------------------------------------------------------------------
@@ -133,6 +173,15 @@ def test_blocks_are_fast_and_valid(cache, bullet):
     for asset in blocks:
         check_asset(asset, bullet)
     assert str(blocks[0].urdf).startswith(str(cache / "objects" / objects.CATALOGUE_VERSION))
+
+
+@pytest.mark.parametrize("kind", assets.GEN_TEST_KINDS)
+def test_test_only_kinds_process(cache, bullet, kind):
+    """Each test-only kind processes into a valid object whose collision parts are its pieces."""
+    asset = get_object(f"gen/{kind}_000")
+    check_asset(asset, bullet)
+    parts = assets.read_obj_parts(asset.urdf.parent / assets.COLLISION_FILE)
+    assert len(parts) == assets.load_raw_mesh(asset.name).body_count and all(p.is_convex for p in parts)
 
 
 @pytest.mark.parametrize("name", ["ycb/011_banana", "ycb/005_tomato_soup_can", "random/037", "gen/lshape_002"])
@@ -233,7 +282,7 @@ def test_generated_upright_list_matches_the_rule():
 @pytest.mark.slow
 def test_upright_lists_match_the_rule():
     upright = objects._upright() | set(objects.UPRIGHT_REJECTED)
-    for name in object_set_members("pile/train") + object_set_members("pile/test"):
+    for name in object_set_members("pile/train") + object_set_members("pile/test-v1"):
         mesh, _ = assets.prepare_mesh(name)
         assert assets.stands_upright(assets.upright_metrics(mesh)) == (name in upright), name
 

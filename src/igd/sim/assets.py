@@ -101,6 +101,10 @@ def load_raw_mesh(name: str) -> trimesh.Trimesh:
 GEN_SEED = 20240917
 GEN_KINDS = ("box", "cylinder", "capsule", "ellipsoid", "bottle", "frustum", "prism", "torus", "lshape")
 GEN_PER_KIND = 6
+#: test-only kinds (igd.sim.shapes: unions of touching convex pieces): never in a train set, so that the
+#: train pools, which draw on GEN_KINDS alone, stay what they were
+GEN_TEST_KINDS = ("hammer", "pliers", "shoe", "donut", "bulb", "bowl", "mug", "spraycan", "wrench", "jar", "bigbox")
+GEN_TEST_PER_KIND = 8
 #: the ``blocks`` set: fixed boxes (extents) and cylinders (radius, height), metres
 BLOCKS = (("box", (0.05, 0.05, 0.05)), ("box", (0.03, 0.05, 0.06)), ("cylinder", (0.02, 0.06)),
           ("box", (0.025, 0.06, 0.04)), ("cylinder", (0.025, 0.045)), ("box", (0.04, 0.04, 0.07)))
@@ -109,6 +113,11 @@ BLOCKS = (("box", (0.05, 0.05, 0.05)), ("box", (0.03, 0.05, 0.06)), ("cylinder",
 def gen_names() -> List[str]:
     """Every generated shape of the train/test pool (the ``blocks`` live apart)."""
     return [f"gen/{kind}_{i:03d}" for kind in GEN_KINDS for i in range(GEN_PER_KIND)]
+
+
+def test_gen_names() -> List[str]:
+    """Every shape of the test-only kinds (``gen/hammer_000`` ..), none of them in any train set."""
+    return [f"gen/{kind}_{i:03d}" for kind in GEN_TEST_KINDS for i in range(GEN_TEST_PER_KIND)]
 
 
 def block_names() -> List[str]:
@@ -166,9 +175,14 @@ def generate_shape(key: str) -> trimesh.Trimesh:
         if shape == "box":
             return trimesh.creation.box(extents=dims)
         return trimesh.creation.cylinder(radius=dims[0], height=dims[1], sections=32)
+    if kind in GEN_TEST_KINDS and index < GEN_TEST_PER_KIND:
+        from igd.sim import shapes
+
+        rng = np.random.default_rng([GEN_SEED, len(GEN_KINDS) + GEN_TEST_KINDS.index(kind), index])
+        return shapes.KINDS[kind](rng.uniform)
     if kind not in GEN_KINDS or index >= GEN_PER_KIND:
-        raise IGDError(f"unknown generated shape 'gen/{key}'; kinds {', '.join(GEN_KINDS)}, "
-                       f"numbers 000..{GEN_PER_KIND - 1:03d}")
+        raise IGDError(f"unknown generated shape 'gen/{key}'; kinds {', '.join(GEN_KINDS)} (numbers "
+                       f"000..{GEN_PER_KIND - 1:03d}), {', '.join(GEN_TEST_KINDS)} (000..{GEN_TEST_PER_KIND - 1:03d})")
     rng = np.random.default_rng([GEN_SEED, GEN_KINDS.index(kind), index])
     return _shape(kind, rng)
 

