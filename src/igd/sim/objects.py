@@ -301,8 +301,28 @@ def get_object(name: str) -> ObjectAsset:
     return _LOADED[folder]
 
 
+def object_folder(value: str) -> "str | None":
+    """The absolute path of the object folder ``value`` names, or None when it names a set or a split.
+
+    A folder is any value with a ``/`` (or ``~``, or a leading ``.``) that is not a set name
+    (:func:`object_set_names`): ``data/urdfs/pile/test``, ``./mine``. A bare word (``test``,
+    ``blocks``) never is; whether the folder exists is checked when it is read (:mod:`igd.sim.folder`).
+    """
+    if not isinstance(value, str) or not value or value in object_set_names():
+        return None
+    if "/" not in value and os.sep not in value and not value.startswith((".", "~")):
+        return None
+    return str(Path(value).expanduser().resolve())
+
+
 def load_object_set(name: str, progress: bool = True) -> List[ObjectAsset]:
-    """Every object of a set, processing the missing ones first (with a progress bar)."""
+    """Every object of a set, processing the missing ones first (with a progress bar); or the objects
+    of a downloaded folder of URDFs (:func:`object_folder`, :func:`igd.sim.folder.load_folder`)."""
+    folder = object_folder(name)
+    if folder is not None:
+        from igd.sim.folder import load_folder
+
+        return load_folder(folder)
     members = object_set_members(name)
     missing = [n for n in members if not _is_cached(n)]
     if missing:

@@ -61,18 +61,26 @@ class GraspOutcome:
 
 
 class ClutterRemovalSim:
-    """Scenes of ``scene`` kind with objects drawn from ``object_set`` (see :mod:`igd.sim.objects`)."""
+    """Scenes of ``scene`` kind with objects drawn from ``object_set``: a set name (see
+    :mod:`igd.sim.objects`) or a downloaded folder of URDFs (see :mod:`igd.sim.folder`)."""
 
     def __init__(self, scene: SceneKind = "pile", object_set: str = "pile/test", gui: bool = False):
         if scene not in ("pile", "packed"):
             raise IGDError(f"unknown scene type '{scene}': expected 'pile' or 'packed'")
-        from igd.sim.objects import load_object_set
+        from igd.sim.objects import load_object_set, object_folder
 
         self.scene = scene
         self.object_set = object_set
         self.assets = load_object_set(object_set)
         if not self.assets:
             raise IGDError(f"object set '{object_set}' is empty")
+        folder = object_folder(object_set)
+        if folder is None:
+            self.set_scaling = 1.0  # our objects are stored at unit scale
+        else:
+            from igd.sim.folder import folder_scaling
+
+            self.set_scaling = folder_scaling(folder)  # the references' per-set factor (1 for pile/*, packed/*)
         self.world = World(gui=gui)
         self.gripper = Gripper(self.world)
         self.objects: dict[int, str] = {}  # uid -> object name
@@ -100,6 +108,9 @@ class ClutterRemovalSim:
         self.table = self.world.add_box([0.5, 0.5, 0.025], [0.15, 0.15, TABLE_HEIGHT - 0.025], "table")
 
     def _load_object(self, pose: Transform, scale: float) -> int:
+        """Load a random object of the set at ``pose`` with ``globalScaling = set_scaling x scale``
+        (what ``mesh_pose_list`` records, as GIGA's files do)."""
+        scale = self.set_scaling * scale
         asset = self.assets[int(self.rng.integers(len(self.assets)))]
         uid = self.world.load_urdf(asset.urdf, pose, scale=scale, name=asset.name)
         self.objects[uid] = asset.name
