@@ -14,6 +14,7 @@ from igd.errors import IGDError
     (dict(views="top"), "views: unknown value 'top'"),
     (dict(noise="pink"), "noise: unknown value 'pink'; expected one of .*'dex'"),
     (dict(objects="pots"), "objects: unknown object set 'packed/pots'"),
+    (dict(objects="no/such/folder"), "objects: '.*no/such/folder' is neither an object set .* nor an existing folder"),
     (dict(rounds=0), "rounds: expected an integer >= 1"),
     (dict(rounds=1.5), "rounds: expected an integer"),
     (dict(seeds=[]), "seeds: expected at least one seed"),
@@ -34,6 +35,28 @@ def test_bad_values_name_the_field(kwargs, message):
 ])
 def test_object_set(scene, objects, expected):
     assert BenchConfig("vgn", scene=scene, objects=objects).object_set == expected
+
+
+TETRAHEDRON = "v 0 0 0\nv 0.04 0 0\nv 0 0.04 0\nv 0 0 0.04\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+ONE_LINK_URDF = """<robot name="tet"><link name="base_link"><inertial><mass value="0.05"/></inertial>
+<visual><geometry><mesh filename="tet_visual.obj"/></geometry></visual>
+<collision><geometry><mesh filename="tet_collision.obj"/></geometry></collision></link></robot>"""
+
+
+def test_a_folder_is_stored_as_its_absolute_path_with_its_digest(tmp_path, monkeypatch):
+    from igd.sim.folder import folder_digest
+
+    folder = tmp_path / "urdfs" / "packed" / "test"
+    folder.mkdir(parents=True)
+    for name in ("tet_visual.obj", "tet_collision.obj"):
+        (folder / name).write_text(TETRAHEDRON)
+    (folder / "tet.urdf").write_text(ONE_LINK_URDF)
+    monkeypatch.chdir(tmp_path)
+    cfg = BenchConfig("vgn", objects="urdfs/packed/test", out=str(tmp_path / "run"))
+    assert cfg.objects == cfg.object_set == str(folder)
+    assert cfg.identity()["objects_sha256"] == folder_digest(folder)
+    assert BenchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert BenchConfig("vgn", objects="blocks").identity()["objects_sha256"] is None
 
 
 def test_dict_round_trip(tmp_path):

@@ -223,6 +223,7 @@ def test_resume_of_a_root_not_made_by_generate_is_refused(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--objects", "nope"], "unknown object set 'pile/nope'"),
+    (["--objects", "no/such/folder"], "no/such/folder' is neither an object set"),
     (["--scene", "heap"], "invalid choice: 'heap'"),
     (["--scenes", "0"], "scenes: expected an integer >= 1"),
 ])

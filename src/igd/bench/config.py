@@ -24,7 +24,8 @@ Views = Literal["side", "circle6"]
 
 #: Fields that decide a run's numbers; a resume must match the stored run on each of them.
 #: ``weights_sha256`` stands for the weights (the path may move, the bytes must not change).
-RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "noise", "views",
+#: ``objects_sha256`` stands for a folder of URDFs (None for our sets), as the weights' digest does.
+RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "objects_sha256", "noise", "views",
                  "object_count", "max_consecutive_failures", "overrides")
 
 
@@ -62,7 +63,9 @@ class BenchConfig:
     scene: Scene = "packed"
     """Scene type: ``pile`` or ``packed`` (SPEC §4)."""
     objects: str = "test"
-    """Object split (``test``/``train``, joined to the scene: ``packed/test``) or a full set name."""
+    """Object split (``test``/``train``, joined to the scene: ``packed/test``), a full set name, or a
+    downloaded folder of URDFs such as VGN's ``data/urdfs/packed/test`` (any value with a ``/`` that is
+    not a set name; stored as an absolute path; docs/objects.md)."""
     rounds: int = 100
     """Rounds per seed (the protocol uses 100)."""
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
@@ -92,11 +95,8 @@ class BenchConfig:
         if not isinstance(self.planner, str) or not self.planner:
             raise IGDError("planner: expected a planner name, e.g. 'vgn'")
         if not isinstance(self.objects, str) or not self.objects:
-            raise IGDError("objects: expected 'test', 'train' or an object set name")
-        names = object_set_names()
-        if self.object_set not in names:
-            raise IGDError(f"objects: unknown object set '{self.object_set}' (from objects='{self.objects}', "
-                           f"scene='{self.scene}'); expected one of {sorted(names)}")
+            raise IGDError("objects: expected 'test', 'train', an object set name or a folder of URDFs")
+        self._check_objects()
         self.seeds = [self._check_int("seeds", s, 0) for s in self.seeds]
         if not self.seeds:
             raise IGDError("seeds: expected at least one seed")
@@ -116,6 +116,23 @@ class BenchConfig:
         except TypeError as e:
             raise IGDError(f"overrides: values must be numbers, strings, booleans or lists ({e})") from e
 
+    def _check_objects(self) -> None:
+        """A set name must be known; a folder must hold readable URDFs whose meshes exist (it is then
+        stored as its absolute path)."""
+        from igd.sim.objects import object_folder
+
+        folder = object_folder(self.objects)
+        if folder is not None:
+            from igd.sim.folder import open_folder
+
+            open_folder(folder)  # one line for a missing folder, a folder without URDFs, a broken URDF
+            self.objects = folder
+            return
+        names = object_set_names()
+        if self.object_set not in names:
+            raise IGDError(f"objects: unknown object set '{self.object_set}' (from objects='{self.objects}', "
+                           f"scene='{self.scene}'); expected one of {sorted(names)} or a folder of URDFs")
+
     def _check_choice(self, name: str, allowed) -> None:
         value = getattr(self, name)
         if value not in allowed:
@@ -130,10 +147,23 @@ class BenchConfig:
     # ---- derived values ----
     @property
     def object_set(self) -> str:
-        """The simulator's object set: ``f"{scene}/{objects}"`` unless ``objects`` names a set."""
+        """The simulator's object set: ``f"{scene}/{objects}"`` unless ``objects`` names a set or a
+        folder (then its absolute path)."""
         if "/" in self.objects or self.objects == "blocks":
             return self.objects
         return f"{self.scene}/{self.objects}"
+
+    @property
+    def objects_sha256(self) -> Optional[str]:
+        """Digest of the object folder's files (:func:`igd.sim.folder.folder_digest`); None for a set."""
+        from igd.sim.objects import object_folder
+
+        folder = object_folder(self.objects)
+        if folder is None:
+            return None
+        from igd.sim.folder import folder_digest
+
+        return folder_digest(folder)
 
     @property
     def weights_sha256(self) -> Optional[str]:
@@ -163,5 +193,6 @@ class BenchConfig:
         """The values of :data:`RESULT_FIELDS` (what ``config.json`` is compared on at resume)."""
         d = self.to_dict()
         d["object_set"] = self.object_set
+        d["objects_sha256"] = self.objects_sha256
         d["weights_sha256"] = self.weights_sha256
         return {k: d[k] for k in RESULT_FIELDS}

@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--weights", help=WEIGHTS_HELP)
     p("--scene", choices=("pile", "packed"), default="packed", help="scene type (default: packed)")
     p("--objects", default="test",
-      help="object split joined to the scene ('test' -> packed/test) or a set name, e.g. blocks (default: test)")
+      help="object split joined to the scene ('test' -> packed/test), a set name (e.g. blocks), or a downloaded "
+           "folder of URDFs in VGN's/GIGA's format (any path with a '/', e.g. data/urdfs/packed/test; docs/objects.md) "
+           "(default: test)")
     p("--rounds", type=int, default=100, help="rounds per seed (default: 100)")
     p("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds (default: 0 1 2 3 4)")
     p("--noise", default="dex", help=f"depth noise model: {NOISE_HELP} (default: dex)")

@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--scenes", type=int, required=True, help="number of scenes (indices 0..N-1)")
     p("--grasps-per-scene", type=int, default=120, help="grasp points per scene, six yaw trials each (default: 120)")
     p("--objects", default="train",
-      help="object split joined to the scene ('train' -> pile/train) or a set name, e.g. blocks (default: train)")
+      help="object split joined to the scene ('train' -> pile/train), a set name (e.g. blocks), or a downloaded "
+           "folder of URDFs in VGN's/GIGA's format (any path with a '/', e.g. data/urdfs/pile/train; docs/objects.md) "
+           "(default: train)")
     p("--out", required=True, help="raw dataset root to write (GIGA layout)")
     p("--seed", type=int, default=0, help="seed: scene i is drawn from SeedSequence([seed, i]) (default: 0)")
     p("--protocol", choices=("fast", "reference"), default="fast",

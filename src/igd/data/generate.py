@@ -44,7 +44,8 @@ FORMAT = "igd-generate-v1"
 OBJECT_COUNT_LAMBDA = 4  # objects per scene ~ Poisson(4) + 1 (SPEC §4)
 SAMPLING_VIEWS = 6  # random views fused for the grasp-sampling cloud (SPEC §6)
 #: Settings that decide a run's files; a resume must match the stored run on each of them.
-IDENTITY_FIELDS = ("format", "scene", "object_set", "seed", "grasps_per_scene", "protocol")
+#: ``objects_sha256``: the digest of a folder of URDFs (None for our sets), so a changed folder is refused.
+IDENTITY_FIELDS = ("format", "scene", "object_set", "objects_sha256", "seed", "grasps_per_scene", "protocol")
 
 Scene = Literal["pile", "packed"]
 Protocol = Literal["fast", "reference"]
@@ -64,7 +65,9 @@ class GenerateConfig:
     grasps_per_scene: int = 120
     """Grasp points sampled and labelled per scene (six yaw trials each)."""
     objects: str = "train"
-    """Object split (``train``, joined to the scene: ``pile/train``) or a full set name (``blocks``)."""
+    """Object split (``train``, joined to the scene: ``pile/train``), a full set name (``blocks``), or a
+    downloaded folder of URDFs such as VGN's ``data/urdfs/pile/train`` (any value with a ``/`` that is
+    not a set name; stored as an absolute path; docs/objects.md)."""
     seed: int = 0
     """Seed of the run: scene ``i`` is drawn from ``SeedSequence([seed, i])``."""
     protocol: Protocol = "fast"
@@ -84,16 +87,30 @@ class GenerateConfig:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
                 raise IGDError(f"{name}: expected an integer >= {minimum}, got {value!r}")
             setattr(self, name, int(value))
-        from igd.sim.objects import object_set_names
-
-        if self.object_set not in object_set_names():
-            raise IGDError(f"objects: unknown object set '{self.object_set}' (from objects='{self.objects}', "
-                           f"scene='{self.scene}'); expected one of {object_set_names()}")
+        self._check_objects()
         self.out = str(Path(self.out).expanduser().resolve())
+
+    def _check_objects(self) -> None:
+        """A set name must be known; a folder must hold readable URDFs whose meshes exist (it is then
+        stored as its absolute path)."""
+        from igd.sim.objects import object_folder, object_set_names
+
+        if not isinstance(self.objects, str) or not self.objects:
+            raise IGDError(f"objects: expected 'train', 'test', an object set name or a folder of URDFs, "
+                           f"got {self.objects!r}")
+        folder = object_folder(self.objects)
+        if folder is not None:
+            from igd.sim.folder import open_folder
+
+            open_folder(folder)  # one line for a missing folder, a folder without URDFs, a broken URDF
+            self.objects = folder
+        elif self.object_set not in object_set_names():
+            raise IGDError(f"objects: unknown object set '{self.object_set}' (from objects='{self.objects}', "
+                           f"scene='{self.scene}'); expected one of {object_set_names()} or a folder of URDFs")
 
     @property
     def object_set(self) -> str:
-        """``f"{scene}/{objects}"`` unless ``objects`` names a set."""
+        """``f"{scene}/{objects}"`` unless ``objects`` names a set or a folder (then its absolute path)."""
         if "/" in self.objects or self.objects == "blocks":
             return self.objects
         return f"{self.scene}/{self.objects}"
@@ -106,9 +123,21 @@ class GenerateConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    @property
+    def objects_sha256(self) -> Optional[str]:
+        """Digest of the object folder's files (:func:`igd.sim.folder.folder_digest`); None for a set."""
+        from igd.sim.objects import object_folder
+
+        folder = object_folder(self.objects)
+        if folder is None:
+            return None
+        from igd.sim.folder import folder_digest
+
+        return folder_digest(folder)
+
     def identity(self) -> dict:
         """The values of :data:`IDENTITY_FIELDS` (what ``.generate.json`` is compared on at resume)."""
-        d = {**self.to_dict(), "format": FORMAT, "object_set": self.object_set}
+        d = {**self.to_dict(), "format": FORMAT, "object_set": self.object_set, "objects_sha256": self.objects_sha256}
         return {k: d[k] for k in IDENTITY_FIELDS}
 
 
@@ -191,10 +220,19 @@ def side_view(sim):
     return sim.render(extrinsic)[None].astype(np.float32), extrinsic.to_list()[None].astype(np.float32)
 
 
+def stored_mesh_path(cfg: GenerateConfig) -> Callable:
+    """How ``mesh_pose_list`` names an object's mesh: relative to the object catalogue for our sets
+    (valid on any machine), the visual mesh's absolute path for a folder's objects (as GIGA's files
+    do; ``resolve_mesh_path`` takes absolute paths as they are)."""
+    from igd.sim.objects import object_folder, relative_mesh_path
+
+    if object_folder(cfg.objects) is not None:
+        return lambda asset: str(asset.mesh)
+    return relative_mesh_path
+
+
 def generate_scene(sim, cfg: GenerateConfig, index: int, labeller=None) -> SceneResult:
     """Scene ``index`` of the run, SPEC §9 from start to end, in ``sim``."""
-    from igd.sim.objects import relative_mesh_path
-
     start = time.perf_counter()
     sid = scene_id(cfg, index)
     rng = np.random.default_rng(scene_seed_sequence(cfg.seed, index))
@@ -205,7 +243,8 @@ def generate_scene(sim, cfg: GenerateConfig, index: int, labeller=None) -> Scene
         return SceneResult(index, sid, True, object_count, sim.num_objects, [], TrialCounts(),
                            time.perf_counter() - start)
     depth, extrinsics = side_view(sim)
-    mesh_pose_list = [(relative_mesh_path(asset), scale, pose) for asset, scale, pose in sim.mesh_pose_list()]
+    mesh_path = stored_mesh_path(cfg)
+    mesh_pose_list = [(mesh_path(asset), scale, pose) for asset, scale, pose in sim.mesh_pose_list()]
     # save the state; sample and label the grasp points (steps 1-5)
     counts_before = dataclasses.replace(labeller.counts, causes=dict(labeller.counts.causes))
     labeller.begin(sim)
@@ -377,7 +416,8 @@ def finish(cfg: GenerateConfig, parts: Sequence[dict], wall_time: float, new_tri
     parts = sorted(parts, key=lambda p: p["index"])
     layout.write_grasps(out, [tuple(r) for p in parts for r in p["rows"]])
     stats = {**summarise(parts, wall_time, new_trials), "seed": cfg.seed, "scene": cfg.scene,
-             "object_set": cfg.object_set, "protocol": cfg.protocol, "grasps_per_scene": cfg.grasps_per_scene}
+             "object_set": cfg.object_set, "objects_sha256": cfg.objects_sha256, "protocol": cfg.protocol,
+             "grasps_per_scene": cfg.grasps_per_scene}
     layout.atomic_write_bytes(out / STATS_FILE, json.dumps(stats, indent=1).encode())
     return stats
 
