@@ -75,6 +75,24 @@ def test_dam_follows_the_attention_formula(planes):
     torch.testing.assert_close(dam(planes, p, feature=c), expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("mapping", ["ours", "reference"])
+def test_both_modules_read_the_planes_with_their_mapping(planes, mapping):
+    """c(p) and every sample point are read under the module's plane mapping (the encoder's)."""
+    torch.manual_seed(3)
+    dam = DeformableAttention(plane_mapping=mapping).eval()
+    grasp = GraspConditionedAttention(plane_mapping=mapping).eval()
+    p, quat = torch.rand(2, 4, 3) - 0.5, random_quats(2, 4)
+    c = sample_planes(planes, p, mapping)
+    for module, points in ((dam, dam.sample_points(p, c)), (grasp, grasp.sample_points(p, quat))):
+        sampled = sample_planes(planes, points.reshape(2, -1, 3), mapping).reshape(2, 4, -1, 96)
+        expected = module.attend(c, sampled)
+        got = dam(planes, p) if module is dam else grasp(planes, p, quat)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    other = DeformableAttention(plane_mapping="ours" if mapping == "reference" else "reference").eval()
+    other.load_state_dict(dam.state_dict())
+    assert not torch.allclose(other(planes, p), dam(planes, p), atol=1e-3)  # the mapping changes what is read
+
+
 def test_dropout_only_in_training(planes):
     dam = DeformableAttention(dropout=0.5)
     p = torch.rand(2, 50, 3) - 0.5

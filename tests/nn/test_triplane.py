@@ -1,13 +1,27 @@
-"""The tri-plane encoder and the sampling of its planes: shapes, the one plane mapping, bilinear reads."""
+"""The tri-plane encoder and the sampling of its planes: shapes, both plane mappings, bilinear reads.
+
+The reference mapping is checked against ConvONet's ``normalize_coordinate``, ``coordinate2index`` /
+``scatter_mean`` and ``sample_plane_feature``, written out below as GIGA's code calls them.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
 from igd.errors import IGDError
-from igd.nn import PLANE_AXES, PLANES, TriplaneEncoder, UNet2D, normalise, pool_planes, sample_planes
+from igd.nn import (
+                    PLANE_AXES,
+                    PLANES,
+                    TriplaneEncoder,
+                    UNet2D,
+                    normalise,
+                    pool_planes,
+                    reference_cells,
+                    sample_planes,
+)
 
 
 def voxel_centre(i: int, j: int, k: int) -> torch.Tensor:
@@ -129,3 +143,111 @@ def test_unet_is_giga_sized():
 def test_unet_rejects_indivisible_planes():
     with pytest.raises(ValueError, match="divisible by 4"):
         UNet2D(1, 1, depth=3, start_filters=2)(torch.zeros(1, 1, 42, 42))
+
+
+# --------------------------------------------------------------------------------------------------
+# the reference's plane mapping (GIGA's code), written out here from ConvONet's functions
+# --------------------------------------------------------------------------------------------------
+def convonet_normalize_coordinate(p: torch.Tensor, plane: str, padding: float = 0.0) -> torch.Tensor:
+    """ConvONet's ``normalize_coordinate``, as GIGA calls it (padding 0): ``p (B, N, 3)`` → ``(B, N, 2)`` in [0, 1)."""
+    xy = p[:, :, {"xz": [0, 2], "xy": [0, 1], "yz": [1, 2]}[plane]]
+    xy_new = xy / (1 + padding + 10e-6) + 0.5
+    if xy_new.max() >= 1:
+        xy_new[xy_new >= 1] = 1 - 10e-6
+    if xy_new.min() < 0:
+        xy_new[xy_new < 0] = 0.0
+    return xy_new
+
+
+def convonet_pool(features: torch.Tensor) -> torch.Tensor:
+    """GIGA's ``LocalVoxelEncoder`` pooling: voxels at ``linspace(−0.5, 0.5, R)``, ``scatter_mean`` into cells."""
+    b, c, r = features.shape[:3]
+    line = torch.linspace(-0.5, 0.5, r)
+    p = torch.stack(torch.meshgrid(line, line, line, indexing="ij"), dim=-1).reshape(1, -1, 3).expand(b, -1, -1)
+    flat = features.reshape(b, c, -1)
+    planes = []
+    for plane in PLANES:
+        xy = (convonet_normalize_coordinate(p.clone(), plane) * r).long()
+        index = xy[:, :, 0] + r * xy[:, :, 1]  # coordinate2index
+        total = torch.zeros(b, c, r * r).index_add_(2, index[0], flat)
+        count = torch.zeros(r * r).index_add_(0, index[0], torch.ones(index.shape[1]))
+        planes.append((total / count.clamp(min=1)).reshape(b, c, r, r))
+    return torch.stack(planes, dim=1)
+
+
+def convonet_sample(planes: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """GIGA's ``LocalDecoder.sample_plane_feature`` per plane, concatenated: ``(B, N, 3C)``."""
+    feats = []
+    for n, plane in enumerate(PLANES):
+        vgrid = 2.0 * convonet_normalize_coordinate(p.clone(), plane)[:, :, None].float() - 1.0
+        feats.append(F.grid_sample(planes[:, n], vgrid, padding_mode="border", align_corners=True,
+                                   mode="bilinear").squeeze(-1))
+    return torch.cat(feats, dim=1).transpose(1, 2)
+
+
+def test_reference_cells_are_the_voxel_indices():
+    assert torch.equal(reference_cells(RESOLUTION), torch.arange(RESOLUTION))
+    assert torch.equal(reference_cells(7), torch.arange(7))
+
+
+def test_reference_pooling_is_convonets_scatter_mean():
+    torch.manual_seed(3)
+    features = torch.randn(2, 4, 40, 40, 40)
+    ours = pool_planes(features, "reference")
+    torch.testing.assert_close(ours, convonet_pool(features))
+    torch.testing.assert_close(ours, pool_planes(features, "ours"))  # at 40 cells both pool voxel i into cell i
+
+
+def test_reference_sampling_is_convonets():
+    torch.manual_seed(4)
+    planes = torch.randn(2, 3, 5, 40, 40)
+    p = torch.rand(2, 300, 3) * 1.2 - 0.6  # some outside the workspace: the clamps matter
+    p[0, 0] = torch.tensor([0.5, -0.5, 0.49999])  # on the faces
+    torch.testing.assert_close(sample_planes(planes, p, "reference"), convonet_sample(planes, p))
+
+
+def test_where_the_two_mappings_read():
+    """On a plane holding its column index, a point at m metres reads cell 40·m/0.3 − 0.5 ("ours") or
+    39·m/0.3 ("reference"): equal at the centre, half a cell apart at the faces (module docstring)."""
+    column = torch.arange(40.0).expand(40, 40)  # plane[v, u] = u
+    planes = column.expand(1, 3, 1, 40, 40).contiguous()
+    m = torch.tensor([0.0075 * 0.5, 0.15, 0.3 - 0.0075 * 0.5, 0.0, 0.3])
+    p = torch.stack([normalise(m)] * 3, dim=-1)[None]  # (1, 5, 3): x = y = z = m
+    ours = sample_planes(planes, p, "ours")[0, :, 0]  # the xz plane's u = x
+    reference = sample_planes(planes, p, "reference")[0, :, 0]
+    torch.testing.assert_close(ours, (40 * m / SIZE - 0.5).clamp(0, 39), atol=1e-4, rtol=0)
+    torch.testing.assert_close(reference, 39 * m / SIZE, atol=1e-3, rtol=0)
+    # the gap is m/0.3 − 0.5 cells: none at the centre, 0.4875 at the last voxel's centre
+    assert abs(float(ours[1] - reference[1])) < 1e-4 and abs(float(ours[2] - reference[2]) - 0.4875) < 1e-3
+
+
+def test_reference_mapping_reads_voxels_at_their_reference_positions():
+    """Under "reference" the voxel at linspace(−0.5, 0.5, 40)[i] reads what was pooled from it (cell i, up to
+    the 10⁻⁵ of ``normalize_coordinate``: a few 10⁻⁴ of a cell)."""
+    torch.manual_seed(5)
+    features = torch.randn(1, 3, 40, 40, 40)
+    line = torch.linspace(-0.5, 0.5, 40)
+    i, j, k = 2, 21, 38
+    read = sample_planes(pool_planes(features, "reference"), torch.stack([line[i], line[j], line[k]])[None, None],
+                         "reference")[0, 0].reshape(3, 3)
+    torch.testing.assert_close(read[0], features[0, :, i, :, k].mean(-1), atol=2e-3, rtol=0)
+    torch.testing.assert_close(read[1], features[0, :, i, j, :].mean(-1), atol=2e-3, rtol=0)
+    torch.testing.assert_close(read[2], features[0, :, :, j, k].mean(-1), atol=2e-3, rtol=0)
+
+
+def test_the_encoder_pools_and_samples_with_its_mapping():
+    torch.manual_seed(6)
+    encoder = TriplaneEncoder(features=4, unet_filters=4, plane_mapping="reference").eval()
+    p = torch.rand(1, 20, 3) - 0.5
+    with torch.no_grad():
+        planes = encoder(torch.rand(1, 40, 40, 40))
+    torch.testing.assert_close(encoder.sample(planes, p), sample_planes(planes, p, "reference"))
+    assert not torch.allclose(encoder.sample(planes, p), sample_planes(planes, p, "ours"))
+
+
+@pytest.mark.parametrize("call", [lambda: TriplaneEncoder(plane_mapping="giga"),
+                                  lambda: sample_planes(torch.zeros(1, 3, 1, 40, 40), torch.zeros(1, 1, 3), "giga"),
+                                  lambda: pool_planes(torch.zeros(1, 1, 40, 40, 40), "giga")])
+def test_unknown_mappings_are_refused(call):
+    with pytest.raises(IGDError, match=r"plane_mapping must be one of \['ours', 'reference'\], got 'giga'"):
+        call()

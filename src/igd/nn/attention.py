@@ -1,4 +1,4 @@
-"""IGD's deformable attention module (DAM) and its grasp-conditioned variant (SPEC.md §10, IGD).
+"""IGD's deformable attention module (DAM) and its grasp-conditioned variant (Song, Li, Detry, CoRL 2024).
 
 Both refine the tri-plane feature ``c(p)`` of a query point with single-head attention over features
 read at a few other points, and add the result back (residual):
@@ -27,7 +27,8 @@ quat            q            grasp orientation (x, y, z, w), (B, N, 4)
 ==============  ===========  ===========================================================
 
 Deviation: the reference computes ``q / d^−0.5``, i.e. multiplies the logits by ``sqrt(d)`` instead of
-dividing; we divide, as the paper and SPEC state (see ``nn/README.md``).
+dividing; we divide, as the paper states (see ``nn/README.md``). Both modules read the planes under the
+encoder's ``plane_mapping`` (:mod:`igd.nn.triplane`), at ``p`` and at every sample point.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from igd.constants import RESOLUTION, SIZE
-from igd.nn.triplane import sample_planes
+from igd.nn.triplane import PlaneMapping, check_plane_mapping, sample_planes
 
 __all__ = ["DeformableAttention", "GraspConditionedAttention", "anchor_offsets", "gripper_sheet", "quat_to_matrix"]
 
@@ -80,9 +81,10 @@ def quat_to_matrix(quat: torch.Tensor) -> torch.Tensor:
 class _Attention(nn.Module):
     """Single-head attention of a query feature over K sampled features, with the residual."""
 
-    def __init__(self, feature_dim: int, dropout: float):
+    def __init__(self, feature_dim: int, dropout: float, plane_mapping: PlaneMapping = "ours"):
         super().__init__()
         self.feature_dim = feature_dim
+        self.plane_mapping = check_plane_mapping(plane_mapping)
         self.to_q = nn.Linear(feature_dim, feature_dim)
         self.to_k = nn.Linear(feature_dim, feature_dim)
         self.to_v = nn.Linear(feature_dim, feature_dim)
@@ -101,11 +103,10 @@ class _Attention(nn.Module):
         attn = self.dropout(torch.softmax(logits, dim=-1))
         return self.to_out(torch.einsum("bnk,bnkd->bnd", attn, v)) + feature
 
-    @staticmethod
-    def _sample(planes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    def _sample(self, planes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """c at ``points (B, N, K, 3)`` → ``(B, N, K, d)``."""
         b, n, k, _ = points.shape
-        return sample_planes(planes, points.reshape(b, n * k, 3)).reshape(b, n, k, -1)
+        return sample_planes(planes, points.reshape(b, n * k, 3), self.plane_mapping).reshape(b, n, k, -1)
 
 
 class DeformableAttention(_Attention):
@@ -116,10 +117,12 @@ class DeformableAttention(_Attention):
         per_axis: sample points per axis of the anchor lattice (2: K = 8 cube corners).
         dropout: dropout on the attention weights (training only).
         side: side of the anchor cube in normalised units (one voxel: 1 / 40).
+        plane_mapping: how the planes are read (that of the encoder that wrote them).
     """
 
-    def __init__(self, feature_dim: int = 96, per_axis: int = 2, dropout: float = 0.1, side: float = 1.0 / RESOLUTION):
-        super().__init__(feature_dim, dropout)
+    def __init__(self, feature_dim: int = 96, per_axis: int = 2, dropout: float = 0.1, side: float = 1.0 / RESOLUTION,
+                 plane_mapping: PlaneMapping = "ours"):
+        super().__init__(feature_dim, dropout, plane_mapping)
         anchors = anchor_offsets(per_axis, side)
         self.num_samples = len(anchors)
         self.to_offset = nn.Linear(feature_dim, 3 * self.num_samples)  # W_Δ
@@ -135,7 +138,7 @@ class DeformableAttention(_Attention):
     def forward(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``feature``: c(p) when the caller has it already (saves one sampling of the planes)."""
         if feature is None:
-            feature = sample_planes(planes, p)
+            feature = sample_planes(planes, p, self.plane_mapping)
         sampled = self._sample(planes, self.sample_points(p, feature))
         return self.attend(feature, sampled)
 
@@ -148,10 +151,12 @@ class GraspConditionedAttention(_Attention):
         per_side: control points per side of the initial sheet (5: L = 25).
         dropout: dropout on the attention weights (training only).
         learnable: whether the control points ``u_i`` are trained (the paper) or fixed.
+        plane_mapping: how the planes are read (that of the encoder that wrote them).
     """
 
-    def __init__(self, feature_dim: int = 96, per_side: int = 5, dropout: float = 0.1, learnable: bool = True):
-        super().__init__(feature_dim, dropout)
+    def __init__(self, feature_dim: int = 96, per_side: int = 5, dropout: float = 0.1, learnable: bool = True,
+                 plane_mapping: PlaneMapping = "ours"):
+        super().__init__(feature_dim, dropout, plane_mapping)
         sheet = gripper_sheet(per_side)
         if learnable:
             self.control_points = nn.Parameter(sheet)
@@ -166,6 +171,6 @@ class GraspConditionedAttention(_Attention):
     def forward(self, planes: torch.Tensor, p: torch.Tensor, quat: torch.Tensor,
                 feature: Optional[torch.Tensor] = None) -> torch.Tensor:
         if feature is None:
-            feature = sample_planes(planes, p)
+            feature = sample_planes(planes, p, self.plane_mapping)
         sampled = self._sample(planes, self.sample_points(p, quat))
         return self.attend(feature, sampled)

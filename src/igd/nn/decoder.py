@@ -1,4 +1,4 @@
-"""The local implicit decoder of GIGA and IGD ("LocalDecoder", SPEC.md §10).
+"""The local implicit decoder of GIGA and IGD ("LocalDecoder").
 
 Convolutional Occupancy Networks' decoder (Peng et al., ECCV 2020) with the point feature passed in
 rather than sampled inside, so several heads share one sampling of the planes:

@@ -1,4 +1,4 @@
-"""The 2D U-Net that refines each feature plane of the tri-plane encoder (SPEC.md §10).
+"""The 2D U-Net that refines each feature plane of the tri-plane encoder.
 
 Convolutional Occupancy Networks' U-Net (Peng et al., ECCV 2020, after Ronneberger et al. 2015) as
 GIGA configures it: ``depth`` levels, ``start_filters`` channels at the top, doubled per level; each
