@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
 from igd.data.datasets import flatten_grasps
 from igd.errors import IGDError
 from igd.geometry import is_rigid
@@ -117,16 +117,16 @@ def test_scene_batched_and_per_grasp_losses_agree(box_grid):
 
 
 def test_loss_terms_and_width_units(box_grid):
-    """Constant heads: every term has its closed form (widths in voxel units, occupancy BCE, label gating)."""
+    """Constant heads: every term has its closed form (widths in workspace units, occupancy BCE, label gating)."""
     net = GIGANet(**SMALL).eval()
     set_head(net, "qual", [0.0])  # q̂ = 0.5
-    set_head(net, "width", [4.0])  # 4 voxels = 0.03 m
+    set_head(net, "width", [0.1])  # 0.1 workspace units = 0.03 m
     set_head(net, "occ", [0.0])  # ô = 0.5
     batch = scene_batch(box_grid, s=2, k=4)
     loss, metrics = net.loss(batch)
     label = batch["label"]
-    width_voxels = batch["width"] / VOXEL_SIZE
-    expected_width = ((4.0 - width_voxels) ** 2 * label).sum() / label.sum()
+    width_units = batch["width"] / SIZE  # metres / 0.3, GIGA's unit
+    expected_width = ((0.1 - width_units) ** 2 * label).sum() / label.sum()
     assert metrics["loss_width"] == pytest.approx(float(expected_width), rel=1e-5)
     assert metrics["loss_qual"] == pytest.approx(np.log(2), rel=1e-5)
     assert metrics["loss_occ"] == pytest.approx(np.log(2), rel=1e-5)
@@ -189,7 +189,7 @@ def test_predict_volumes_are_the_heads_at_voxel_positions(box_grid):
     i, j, k = index.numpy().T
     np.testing.assert_allclose(qual[i, j, k], out.qual[0].numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rot[:, i, j, k].T, out.rot[0].numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(width[i, j, k], out.width[0].numpy() * VOXEL_SIZE, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(width[i, j, k], out.width[0].numpy() * SIZE, rtol=1e-5, atol=1e-7)
     whole = GIGAPlanner(GIGAConfig(**SMALL, chunk_size=RESOLUTION ** 3))
     whole.load_state_dict(planner.state_dict())
     for a, b in zip(whole.predict(box_grid), (qual, rot, width)):
@@ -200,11 +200,11 @@ def test_plan_returns_valid_grasps(box_grid):
     torch.manual_seed(0)
     planner = GIGAPlanner(GIGAConfig(**SMALL))
     set_head(planner.net, "qual", [3.0])  # quality 0.95 everywhere
-    set_head(planner.net, "width", [5.0])  # 5 voxels = 0.0375 m
+    set_head(planner.net, "width", [0.125])  # 0.125 workspace units = 0.0375 m
     grasps = planner.plan(Observation(box_grid))
     assert len(grasps) > 0 and grasps.info["planning_time"] > 0
     assert all(is_rigid(p) for p in grasps.poses)
-    np.testing.assert_allclose(grasps.widths, 5 * VOXEL_SIZE, rtol=1e-5)
+    np.testing.assert_allclose(grasps.widths, 0.0375, rtol=1e-5)
     assert np.all((grasps.scores > 0.5) & (grasps.scores <= 1)) and np.all(np.diff(grasps.scores) <= 0)
     index = grasps.poses[:, :3, 3] / VOXEL_SIZE  # on the voxel lattice, inside the zeroed borders
     np.testing.assert_allclose(index, np.round(index), atol=1e-9)
@@ -217,7 +217,7 @@ def test_plan_returns_valid_grasps(box_grid):
 def test_threshold_and_force(box_grid):
     planner = GIGAPlanner(GIGAConfig(**SMALL, threshold=1.0, force=True))
     set_head(planner.net, "qual", [2.0])
-    set_head(planner.net, "width", [5.0])
+    set_head(planner.net, "width", [0.125])
     assert planner.postprocess.threshold == 1.0 and planner.postprocess.force
     forced = planner.plan(Observation(box_grid))
     assert len(forced) == 1 and forced.info["forced"]
@@ -237,7 +237,8 @@ def test_bfloat16_inference_is_close(box_grid):
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [dict(hidden=0), dict(features=2.5), dict(blocks=True), dict(unet_depth=5),
                                  dict(chunk_size=0), dict(threshold=1.5), dict(force="no"),
-                                 dict(precision="float16"), dict(device="gpu")])
+                                 dict(precision="float16"), dict(device="gpu"), dict(plane_mapping="giga"),
+                                 dict(width_unit="voxel")])
 def test_config_validation(bad):
     with pytest.raises(IGDError, match=f"GIGAConfig.{next(iter(bad))}"):
         GIGAConfig(**bad)
@@ -265,10 +266,11 @@ def test_checkpoint_of_another_planner_raises(tmp_path):
         load_planner("giga", weights=path)
 
 
-def test_raw_state_dict_is_not_a_giga_checkpoint(tmp_path):
+def test_raw_state_dict_in_our_names_is_refused(tmp_path):
+    """A raw state dict carries no config (sizes, plane mapping, width unit): only the authors' files are read raw."""
     path = tmp_path / "raw.pt"
     torch.save(GIGANet(**SMALL).state_dict(), path)
-    with pytest.raises(IGDError, match="not an igd checkpoint"):
+    with pytest.raises(IGDError, match=r"raw state dict of 164 tensors .* no file giga reads; giga reads igd check"):
         GIGAPlanner.from_weights(path)
 
 

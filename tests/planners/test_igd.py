@@ -13,7 +13,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
 from igd.data.datasets import flatten_grasps
 from igd.diffusion import make_scheduler
 from igd.errors import IGDError
@@ -275,12 +275,12 @@ def test_scene_batched_and_per_grasp_losses_agree(box_grid):
 
 def test_width_units_and_affordance_term(box_grid):
     net = small_net().eval()
-    set_head(net, "width", 4.0)  # 4 voxels = 0.03 m
+    set_head(net, "width", 0.1)  # 0.1 workspace units = 0.03 m
     set_head(net, "aff", 0.0)  # a = 0.5
     batch = scene_batch(box_grid, s=2, k=4)
     _, metrics = net.loss(batch)
     label = batch["label"]
-    expected = (((4.0 - batch["width"] / VOXEL_SIZE) ** 2) * label).sum() / label.sum()
+    expected = (((0.1 - batch["width"] / SIZE) ** 2) * label).sum() / label.sum()
     assert metrics["loss_width"] == pytest.approx(float(expected), rel=1e-5)
     assert metrics["loss_aff"] == pytest.approx(math.log(2), rel=1e-5)
 
@@ -343,7 +343,7 @@ def confident_planner(**config) -> IGDPlanner:
     planner = IGDPlanner(IGDConfig(**SMALL, **{"steps": 3, "max_points": 200, "gate_region": "surface", **config}))
     set_head(planner.net, "aff", 3.0)
     set_head(planner.net, "grasp", 3.0)
-    set_head(planner.net, "width", 5.0)
+    set_head(planner.net, "width", 0.125)  # 0.0375 m
     return planner
 
 
@@ -351,7 +351,7 @@ def test_plan_returns_valid_grasps(box_grid):
     planner = confident_planner(max_points=RESOLUTION ** 3)  # every voxel near the surface: q survives smoothing
     grasps = planner.plan(Observation(box_grid))
     assert len(grasps) > 0 and all(is_rigid(pose) for pose in grasps.poses)
-    np.testing.assert_allclose(grasps.widths, 5 * VOXEL_SIZE, rtol=1e-5)
+    np.testing.assert_allclose(grasps.widths, 0.0375, rtol=1e-5)
     assert np.all((grasps.scores > 0.5) & (grasps.scores <= 1)) and np.all(np.diff(grasps.scores) <= 0)
     info = grasps.info
     assert info["gated_points"] == postprocess.surface_mask(box_grid, 0.5, 3).sum()
@@ -430,7 +430,8 @@ def test_predict_rejects_a_wrong_grid():
 @pytest.mark.parametrize("bad", [dict(hidden=0), dict(sampler="euler"), dict(steps=0), dict(steps=101),
                                  dict(rounds_n=0), dict(gate_threshold=1.5), dict(max_points=0),
                                  dict(gate_region="near"), dict(precision="float16"), dict(device="gpu"),
-                                 dict(time_dim=7), dict(neg_rounds=-1), dict(force="no"), dict(seed=-1)])
+                                 dict(time_dim=7), dict(neg_rounds=-1), dict(force="no"), dict(seed=-1),
+                                 dict(plane_mapping="giga"), dict(width_unit="voxel")])
 def test_config_validation(bad):
     with pytest.raises(IGDError, match=f"IGDConfig.{next(iter(bad))}"):
         IGDConfig(**bad)
@@ -466,7 +467,7 @@ def test_a_giga_checkpoint_is_refused(tmp_path):
 def test_raw_state_dicts_and_mismatched_sizes_are_refused(tmp_path):
     raw = tmp_path / "raw.pt"
     torch.save(small_net().state_dict(), raw)
-    with pytest.raises(IGDError, match="not an igd checkpoint"):
+    with pytest.raises(IGDError, match="raw state dict of .* no file igd reads"):
         IGDPlanner.from_weights(raw)
     path = IGDPlanner(IGDConfig(**SMALL)).save_pretrained(tmp_path / "small.pt")
     with pytest.raises(IGDError, match="shape mismatches"):

@@ -1,6 +1,6 @@
-"""The planner contract, the registry and checkpoint files (DESIGN.md, "The contracts").
+"""The planner contract, the registry and checkpoint files.
 
-A planner turns an :class:`Observation` (the TSDF grid of SPEC.md §8, in the workspace frame) into
+A planner turns an :class:`Observation` (the 40³ TSDF grid, in the workspace frame) into
 :class:`Grasps` sorted by score. Every planner is built from a config dataclass and reads and writes
 one checkpoint file that carries its type tag and config, so a checkpoint knows its planner.
 """
@@ -12,7 +12,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Type
+from typing import Any, ClassVar, Dict, Mapping, Optional, Type
 
 import numpy as np
 
@@ -30,7 +30,7 @@ CHECKPOINT_FORMAT = "igd-checkpoint-v1"
 class Observation:
     """What a planner sees.
 
-    grid: (1, 40, 40, 40) float32, the encoded TSDF (SPEC §8), axes (x, y, z).
+    grid: (1, 40, 40, 40) float32, the encoded TSDF (docs/perception.md), axes (x, y, z).
     cloud: optional (N, 3) surface points of the high-res TSDF (for "nothing left to see").
     """
 
@@ -55,7 +55,7 @@ class Observation:
 class Grasps:
     """Grasps in the workspace frame, sorted by score (best first).
 
-    poses: (N, 4, 4) TCP poses (SPEC §1 grasp frame); widths: (N,) metres; scores: (N,) in [0, 1].
+    poses: (N, 4, 4) TCP poses (grasp frame of docs/frames.md); widths: (N,) metres; scores: (N,) in [0, 1].
     """
 
     poses: np.ndarray
@@ -146,6 +146,20 @@ class Planner(abc.ABC):
         return net
 
     # ---- checkpoints (learned planners) ----
+    @classmethod
+    def upgrade_checkpoint(cls, payload: dict) -> dict:
+        """A checkpoint payload of this planner written by an older igd, brought up to date (default: as is).
+
+        Called by :meth:`from_pretrained` before the config is built; must not modify ``payload``.
+        """
+        return payload
+
+    @classmethod
+    def recognises_state_dict(cls, state: Mapping) -> bool:
+        """Whether ``state`` (a raw state dict, not an igd checkpoint) is a released file this planner's
+        :meth:`from_weights` reads (default: none). Used to name a file given to the wrong planner."""
+        return False
+
     def state_dict(self) -> dict:
         return {}
 
@@ -170,7 +184,9 @@ class Planner(abc.ABC):
         """Load a checkpoint written by :meth:`save_pretrained`; ``overrides`` replace config fields."""
         payload = read_checkpoint(path)
         if payload["planner"] != cls.name:
-            raise IGDError(f"{path}: checkpoint is for planner '{payload['planner']}', not '{cls.name}'")
+            raise IGDError(f"{path}: checkpoint is for planner '{payload['planner']}', not '{cls.name}': "
+                           f"use --planner {payload['planner']}")
+        payload = cls.upgrade_checkpoint(payload)
         config = build_config(cls.config_class, payload["config"], overrides)
         planner = cls(config)
         planner.load_state_dict(payload["state_dict"])
@@ -202,9 +218,44 @@ class TorchPlanner(Planner):
         raises :class:`IGDError`."""
         payload = load_torch_file(path)
         if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
-                           f"{cls.name} reads only checkpoints written by igd (save_pretrained / igd train)")
+            raise foreign_weights_error(path, payload, cls, "checkpoints written by igd (save_pretrained / igd train)")
         return cls.from_pretrained(path, **overrides)
+
+
+def is_tensor_dict(obj) -> bool:
+    """Whether ``obj`` is a non-empty mapping of names to tensors (a raw state dict)."""
+    import torch
+
+    return isinstance(obj, Mapping) and len(obj) > 0 and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def state_dict_owner(state) -> Optional[str]:
+    """The registered planner that recognises the raw state dict ``state`` as its released file, or None."""
+    if not is_tensor_dict(state):
+        return None
+    for name, cls in sorted(registry().items()):
+        if cls.recognises_state_dict(state):
+            return name
+    return None
+
+
+def foreign_weights_error(path, payload, cls: Type["Planner"], reads: str) -> IGDError:
+    """The one-line :class:`IGDError` for a weights file ``cls`` does not read; ``reads`` says what it reads.
+
+    Names what the file is when it can: another planner's released state dict ("... is a GIGA state
+    dict, not VGN's: use --planner giga"), a raw state dict of unknown keys, or no state dict at all.
+    """
+    owner = state_dict_owner(payload)
+    if owner is not None and owner != cls.name:
+        return IGDError(f"{path} is a {owner.upper()} state dict, not {cls.name.upper()}'s: use --planner {owner}")
+    if is_tensor_dict(payload):
+        keys = sorted(payload)
+        shown = ", ".join(repr(k) for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+        return IGDError(f"{path}: a raw state dict of {len(keys)} tensors ({shown}) that is no file "
+                        f"{cls.name} reads; {cls.name} reads {reads}")
+    return IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}') and not a "
+                    f"state dict; {cls.name} reads {reads}")
 
 
 def check_state_dict(state, expected: dict, owner: str) -> None:

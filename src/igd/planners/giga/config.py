@@ -14,6 +14,8 @@ __all__ = ["GIGAConfig"]
 
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 _PRECISIONS = ("float32", "bfloat16")
+_MAPPINGS = ("ours", "reference")  # igd.nn.triplane.PLANE_MAPPINGS (not imported: it imports torch)
+_UNITS = ("workspace",)  # igd.nn.width.WIDTH_UNIT
 
 
 @dataclass
@@ -30,6 +32,13 @@ class GIGAConfig:
     """Levels of the plane U-Net (1 to 4: the 40-cell plane must halve evenly depth − 1 times)."""
     unet_filters: int = 32
     """Channels of the U-Net's first level (doubled per level)."""
+    plane_mapping: Literal["ours", "reference"] = "ours"
+    """Where a point is read on the feature planes: 'ours' (voxel centres on cell centres, pooling and
+    sampling agree) or 'reference' (GIGA's code: what the authors' weights were trained with); see
+    ``igd/nn/triplane.py``. A property of the weights: keep the one they were trained with."""
+    width_unit: Literal["workspace"] = "workspace"
+    """Unit of the width head: 'workspace' = metres / 0.3 (GIGA's). Recorded in checkpoints; one
+    without it predates this field (voxel units, metres / 0.0075) and is converted when loaded."""
     threshold: float = 0.5
     """Quality threshold of the post-processing, in [0, 1] (GIGA's protocol: 0.5)."""
     force: bool = False
@@ -50,15 +59,16 @@ class GIGAConfig:
             raise IGDError(f"GIGAConfig.threshold must be a number in [0, 1], got {self.threshold!r}")
         if not isinstance(self.force, bool):
             raise IGDError(f"GIGAConfig.force must be a bool, got {self.force!r}")
-        if self.precision not in _PRECISIONS:
-            raise IGDError(f"GIGAConfig.precision must be one of {list(_PRECISIONS)}, got {self.precision!r}")
+        for name, allowed in (("precision", _PRECISIONS), ("plane_mapping", _MAPPINGS), ("width_unit", _UNITS)):
+            if getattr(self, name) not in allowed:
+                raise IGDError(f"GIGAConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise IGDError(f"GIGAConfig.device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}")
 
     def model_kwargs(self) -> dict:
         """Keyword arguments of :class:`~igd.planners.giga.model.GIGANet`."""
         return dict(features=self.features, hidden=self.hidden, blocks=self.blocks,
-                    unet_depth=self.unet_depth, unet_filters=self.unet_filters)
+                    unet_depth=self.unet_depth, unet_filters=self.unet_filters, plane_mapping=self.plane_mapping)
 
     def postprocess(self) -> PostprocessConfig:
         """The post-processing settings: the 'giga' preset with this config's threshold and force."""

@@ -1,8 +1,8 @@
-"""GIGA's training loss (Jiang et al., RSS 2021, Sec. IV; the reference ``train_giga.py``), SPEC.md §10.
+"""GIGA's training loss (Jiang et al., RSS 2021, Sec. IV; the reference ``train_giga.py``).
 
     L = mean over grasps [ BCE(q̂, y) + y · (L_rot + 0.01 · L_width) ] + mean over points [ BCE(ô, o) ]
     L_rot   = min(1 − |<r̂, r>|, 1 − |<r̂, r · Rz(π)>|)      (q ~ −q, and the π turn about the grasp z)
-    L_width = (ŵ − w)²                                       (voxel units: metres / 0.0075)
+    L_width = (ŵ − w)²                                       (workspace units: metres / 0.3)
 
 ==========  ==========  ==============================================================
 code        paper       meaning
@@ -11,7 +11,7 @@ qual_logit  q̂           predicted grasp quality (a logit; BCE is taken on the 
 label       y           1 = some yaw succeeded at this grasp centre
 rot         r̂           predicted unit quaternion (x, y, z, w)
 quat        r           labelled orientation (x, y, z, w)
-width       ŵ, w        predicted / labelled opening width, voxel units
+width       ŵ, w        predicted / labelled opening width, workspace units (metres / 0.3)
 occ_logit   ô           predicted occupancy (a logit)
 occ         o           1 = the point is inside an object
 ==========  ==========  ==============================================================
@@ -36,14 +36,14 @@ from typing import Dict, Tuple
 import torch
 import torch.nn.functional as F
 
-from igd.constants import VOXEL_SIZE
 from igd.data import keys
+from igd.nn.width import WIDTH_SCALE
 from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
 from igd.planners.vgn.loss import rotation_loss
 
 __all__ = ["WIDTH_WEIGHT", "REQUIRED_KEYS", "giga_loss", "grasp_terms"]
 
-WIDTH_WEIGHT = 0.01
+WIDTH_WEIGHT = 0.01  # on (ŵ − w)² in workspace units, as the reference
 
 
 def grasp_terms(out, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -52,7 +52,7 @@ def grasp_terms(out, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     return {
         "qual": F.binary_cross_entropy_with_logits(out.qual_logit, label, reduction="none"),
         "rot": rotation_loss(out.rot, batch[keys.QUAT]),
-        "width": (out.width - batch[keys.WIDTH] / VOXEL_SIZE) ** 2,
+        "width": (out.width - batch[keys.WIDTH] / WIDTH_SCALE) ** 2,
     }
 
 

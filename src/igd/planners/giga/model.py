@@ -1,16 +1,17 @@
-"""GIGA: Grasp detection via Implicit Geometry and Affordance (Jiang et al., RSS 2021), SPEC.md §10.
+"""GIGA: Grasp detection via Implicit Geometry and Affordance (Jiang et al., RSS 2021): the network.
 
 A tri-plane encoder reads the 40³ TSDF grid once; four implicit decoders read the feature ``c(p)`` of
 any query point: three grasp heads at grasp centres and an occupancy head at geometry points. The
-grasp heads share one sampling of the planes (the reference samples once per head).
+grasp heads share one sampling of the planes (the reference samples once per head). The encoder's
+``plane_mapping`` decides where every head reads the planes (:mod:`igd.nn.triplane`).
 
 ==================  ===========  ==================================================================
-module              paper        output at a point p (normalised coordinates, SPEC §1)
+module              paper        output at a point p (normalised, ``m / 0.3 − 0.5``)
 ==================  ===========  ==================================================================
 ``encoder``         —            planes (B, 3, 32, 40, 40): xz, xy, yz (:class:`TriplaneEncoder`)
 ``decoder_qual``    q            grasp quality logit; ``q = sigmoid(logit)`` ∈ [0, 1]
 ``decoder_rot``     r            quaternion (x, y, z, w), L2-normalised
-``decoder_width``   w            opening width, **voxel units** (× 0.0075 m), as VGN
+``decoder_width``   w            opening width, **workspace units** (× 0.3 m), as GIGA's
 ``decoder_occ``     o            occupancy logit; ``o = sigmoid(logit)`` = P(p inside an object)
 ==================  ===========  ==================================================================
 
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from igd.errors import IGDError
-from igd.nn import LocalDecoder, TriplaneEncoder, check_grid, normalise, sample_planes
+from igd.nn import LocalDecoder, PlaneMapping, TriplaneEncoder, check_grid, normalise
 
 __all__ = ["GIGANet", "GIGAOutput"]
 
@@ -39,7 +40,7 @@ class GIGAOutput(NamedTuple):
     rot: torch.Tensor
     """(B, N, 4) unit quaternions (x, y, z, w)."""
     width: torch.Tensor
-    """(B, N) widths, voxel units."""
+    """(B, N) widths in workspace units (metres / 0.3, :mod:`igd.nn.width`)."""
     occ_logit: Optional[torch.Tensor] = None
     """(B, M) occupancy logits, or None when no occupancy points were given."""
 
@@ -63,9 +64,9 @@ class GIGANet(nn.Module):
     """GIGA's ``ConvolutionalOccupancyNetwork``: grid + query points → quality, rotation, width, occupancy."""
 
     def __init__(self, features: int = 32, hidden: int = 32, blocks: int = 5, unet_depth: int = 3,
-                 unet_filters: int = 32):
+                 unet_filters: int = 32, plane_mapping: PlaneMapping = "ours"):
         super().__init__()
-        self.encoder = TriplaneEncoder(features, unet_depth, unet_filters)
+        self.encoder = TriplaneEncoder(features, unet_depth, unet_filters, plane_mapping)
         dim = self.encoder.feature_dim
         self.decoder_qual = LocalDecoder(1, dim, hidden, blocks)
         self.decoder_rot = LocalDecoder(4, dim, hidden, blocks)
@@ -79,9 +80,9 @@ class GIGANet(nn.Module):
     def grasp_heads(self, planes: torch.Tensor, p: torch.Tensor,
                     feature: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """At grasp centres ``p (B, N, 3)`` (normalised): quality logits (B, N), unit quaternions (B, N, 4),
-        widths (B, N) in voxel units. ``feature``: c(p) if already sampled."""
+        widths (B, N) in workspace units (metres / 0.3). ``feature``: c(p) if already sampled."""
         if feature is None:
-            feature = sample_planes(planes, p)
+            feature = self.encoder.sample(planes, p)
         qual_logit = self.decoder_qual(p, feature).squeeze(-1)
         rot = F.normalize(self.decoder_rot(p, feature), dim=-1)
         width = self.decoder_width(p, feature).squeeze(-1)
@@ -90,7 +91,7 @@ class GIGANet(nn.Module):
     def occupancy(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Occupancy logits (B, M) at ``p (B, M, 3)`` (normalised)."""
         if feature is None:
-            feature = sample_planes(planes, p)
+            feature = self.encoder.sample(planes, p)
         return self.decoder_occ(p, feature).squeeze(-1)
 
     def forward(self, grid: torch.Tensor, p_grasp: torch.Tensor, p_occ: Optional[torch.Tensor] = None) -> GIGAOutput:
@@ -105,7 +106,7 @@ class GIGANet(nn.Module):
         planes = self.encode(grid)
         n = p_grasp.shape[1]
         points = normalise(p_grasp if p_occ is None else torch.cat([p_grasp, p_occ], dim=1))
-        feature = sample_planes(planes, points)  # c(p) of every query point, (B, N + M, 3C)
+        feature = self.encoder.sample(planes, points)  # c(p) of every query point, (B, N + M, 3C)
         qual_logit, rot, width = self.grasp_heads(planes, points[:, :n], feature[:, :n])
         occ_logit = None if p_occ is None else self.occupancy(planes, points[:, n:], feature[:, n:])
         return GIGAOutput(qual_logit, rot, width, occ_logit)

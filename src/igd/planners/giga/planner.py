@@ -1,27 +1,69 @@
-"""The GIGA planner: query the implicit grasp heads at every voxel, then the shared post-processing (SPEC §10)."""
+"""The GIGA planner: query the implicit grasp heads at every voxel, then the shared post-processing.
+
+Weights: igd checkpoints (``save_pretrained``, ``igd train``; those written before the width unit was
+recorded are converted on load, :mod:`igd.nn.width`) and the GIGA authors' own state dicts
+(``giga_packed.pt``, ``giga_pile.pt``), renamed on load (:data:`REFERENCE_NAMES`) and run with the
+reference's plane mapping.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from typing import Tuple
+from pathlib import Path
+from typing import Dict, Mapping, Tuple
 
 import numpy as np
 
-from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.constants import RESOLUTION
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import Grasps, Observation, TorchPlanner
+from igd.planners.base import (
+                               CHECKPOINT_FORMAT,
+                               Grasps,
+                               Observation,
+                               TorchPlanner,
+                               build_config,
+                               foreign_weights_error,
+                               is_tensor_dict,
+                               load_torch_file,
+)
 from igd.planners.giga.config import GIGAConfig
 
-__all__ = ["GIGAPlanner", "query_points"]
+__all__ = ["GIGAPlanner", "REFERENCE_NAMES", "from_reference_names", "query_points"]
+
+#: Key prefixes of the GIGA authors' state dicts (ConvONet's names) → ours; every other key is the same.
+REFERENCE_NAMES = (("encoder.unet.down_convs.", "encoder.unet.down."),
+                   ("encoder.unet.up_convs.", "encoder.unet.up."),
+                   ("decoder_tsdf.", "decoder_occ."))
+_AUTHORS = "igd checkpoints and the GIGA authors' state dicts (giga_packed.pt, giga_pile.pt)"
+
+
+def from_reference_names(state: Mapping) -> Dict:
+    """``state`` with the authors' key prefixes (:data:`REFERENCE_NAMES`) renamed to ours; tensors unchanged."""
+    renamed = {}
+    for key, value in state.items():
+        for theirs, ours in REFERENCE_NAMES:
+            if key.startswith(theirs):
+                key = ours + key[len(theirs):]
+                break
+        renamed[key] = value
+    return renamed
+
+
+@functools.lru_cache(maxsize=1)
+def _giga_keys() -> frozenset:
+    from igd.planners.giga.model import GIGANet
+
+    return frozenset(GIGANet().state_dict())
 
 
 def query_points(device=None):
     """The 40³ grasp centres in normalised coordinates, ``(1, 64000, 3)``, in voxel order ``(i, j, k)``.
 
     Voxel ``(i, j, k)`` is queried at ``(i, j, k) · 0.0075`` m, i.e. ``(i, j, k) / 40 − 0.5`` normalised:
-    no half voxel, the convention of the dense output of VGN (SPEC §8) and of GIGA's
+    no half voxel, the convention of the dense output of VGN and of GIGA's
     ``detection_implicit.py``, and where :func:`igd.planners.postprocess.select` places the grasp.
     """
     import torch
@@ -37,7 +79,7 @@ class GIGAPlanner(TorchPlanner):
     ``plan(observation)`` encodes the grid once, evaluates the quality, rotation and width heads of
     :class:`~igd.planners.giga.model.GIGANet` at the 40³ voxel positions (in chunks of
     ``config.chunk_size``) and hands the volumes to :func:`igd.planners.postprocess.detect` with the
-    'giga' preset. Weights: igd checkpoints only (:meth:`from_weights`).
+    'giga' preset. Weights: igd checkpoints and the authors' state dicts (:meth:`from_weights`).
     """
 
     name = "giga"
@@ -72,9 +114,12 @@ class GIGAPlanner(TorchPlanner):
         """Network volumes for one grid.
 
         grid: (1, 40, 40, 40) or (40, 40, 40) encoded TSDF. Returns numpy ``qual (40, 40, 40)`` in
-        [0, 1], ``rot (4, 40, 40, 40)`` unit quaternions (x, y, z, w) and ``width (40, 40, 40)`` in metres.
+        [0, 1], ``rot (4, 40, 40, 40)`` unit quaternions (x, y, z, w) and ``width (40, 40, 40)`` in metres
+        (the head's workspace units × 0.3).
         """
         import torch
+
+        from igd.nn.width import WIDTH_SCALE
 
         grid = np.asarray(grid, dtype=np.float32)
         if grid.size != RESOLUTION ** 3:
@@ -91,7 +136,7 @@ class GIGAPlanner(TorchPlanner):
         shape = (RESOLUTION,) * 3
         qual = torch.cat(quals, dim=1).reshape(shape)
         rot = torch.cat(rots, dim=1).reshape(shape + (4,)).permute(3, 0, 1, 2)
-        width = torch.cat(widths, dim=1).reshape(shape) * VOXEL_SIZE
+        width = torch.cat(widths, dim=1).reshape(shape) * WIDTH_SCALE
         return qual.cpu().numpy(), rot.cpu().numpy(), width.cpu().numpy()
 
     def plan(self, observation: Observation) -> Grasps:
@@ -101,3 +146,38 @@ class GIGAPlanner(TorchPlanner):
         grasps = postprocess.detect(observation.grid, qual, rot, width, self.postprocess)
         grasps.info["planning_time"] = time.perf_counter() - tic
         return grasps
+
+    # ---- weights ----
+    @classmethod
+    def upgrade_checkpoint(cls, payload: dict) -> dict:
+        """A checkpoint without ``width_unit`` (voxel units) gets its width head rescaled (:mod:`igd.nn.width`)."""
+        from igd.nn.width import upgrade_width_unit
+
+        return upgrade_width_unit(payload)
+
+    @classmethod
+    def recognises_state_dict(cls, state: Mapping) -> bool:
+        """The GIGA authors' state dicts: in ConvONet's names, and GIGANet's keys once renamed."""
+        renamed = from_reference_names(state)
+        return set(renamed) != set(state) and set(renamed) == _giga_keys()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "GIGAPlanner":
+        """An igd checkpoint of GIGA, or one of the GIGA authors' raw state dicts, loaded as it is.
+
+        The authors' files load with ``plane_mapping="reference"`` (the mapping their weights were
+        trained with) and GIGA's width unit (theirs); other fields are the defaults (GIGA's protocol).
+        ``overrides`` replace config fields. A missing or truncated file, another planner's file or a
+        state dict whose keys map onto nothing here raises a one-line :class:`IGDError`.
+        """
+        payload = load_torch_file(path)
+        if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
+            return cls.from_pretrained(path, **overrides)
+        if not (is_tensor_dict(payload) and cls.recognises_state_dict(payload)):
+            raise foreign_weights_error(path, payload, cls, _AUTHORS)
+        planner = cls(build_config(cls.config_class, {"plane_mapping": "reference"}, overrides))
+        try:
+            planner.load_state_dict(from_reference_names(payload))
+        except IGDError as e:  # the keys fit but not the shapes, or a config override changed the sizes
+            raise IGDError(f"{path}: {e}") from e
+        return planner

@@ -16,6 +16,8 @@ __all__ = ["IGDConfig"]
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 _PRECISIONS = ("float32", "bfloat16")
 _REGIONS = ("all", "surface")
+_MAPPINGS = ("ours", "reference")  # igd.nn.triplane.PLANE_MAPPINGS (not imported: it imports torch)
+_UNITS = ("workspace",)  # igd.nn.width.WIDTH_UNIT
 _INTS = (  # name, lower, upper
     ("features", 1, 1024), ("hidden", 1, 4096), ("blocks", 1, 64), ("unet_depth", 1, 4), ("unet_filters", 1, 1024),
     ("denoiser_hidden", 1, 8192), ("denoiser_blocks", 1, 64), ("dam_per_axis", 2, 8), ("control_points", 2, 16),
@@ -30,7 +32,7 @@ class IGDConfig:
     """Implicit Grasp Diffusion (see ``planners/igd/README.md``). Defaults: the paper's network and loss,
     GIGA's post-processing protocol, and the fast sampler (DDIM, 10 steps) with N = 1."""
 
-    # ---- network (SPEC §10, IGD) ----
+    # ---- network (the paper's) ----
     features: int = 32
     """Channels C of each feature plane (c(p) has 3·C = 96)."""
     hidden: int = 32
@@ -53,6 +55,13 @@ class IGDConfig:
     """Control points per side of the Grasp Classifier's sheet (5: L = 25)."""
     dropout: float = 0.1
     """Dropout on the attention weights during training, in [0, 1]."""
+    plane_mapping: Literal["ours", "reference"] = "ours"
+    """Where every module reads the feature planes (c(p), the DAMs' sample points, the gripper's control
+    points): 'ours' (pooling and sampling agree) or 'reference' (GIGA's code's mapping); see
+    ``igd/nn/triplane.py``. A property of the weights: keep the one they were trained with."""
+    width_unit: Literal["workspace"] = "workspace"
+    """Unit of the width head: 'workspace' = metres / 0.3 (the reference's). Recorded in checkpoints; one
+    without it predates this field (voxel units, metres / 0.0075) and is converted when loaded."""
 
     # ---- loss ----
     neg_rounds: int = 10
@@ -113,7 +122,8 @@ class IGDConfig:
             raise IGDError(f"IGDConfig.steps must be None or an int in [1, {NUM_TRAIN_TIMESTEPS}], got {self.steps!r}")
 
     def _check_choices(self) -> None:
-        for name, allowed in (("sampler", SCHEDULER_KINDS), ("precision", _PRECISIONS), ("gate_region", _REGIONS)):
+        for name, allowed in (("sampler", SCHEDULER_KINDS), ("precision", _PRECISIONS), ("gate_region", _REGIONS),
+                              ("plane_mapping", _MAPPINGS), ("width_unit", _UNITS)):
             if getattr(self, name) not in allowed:
                 raise IGDError(f"IGDConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         if not isinstance(self.force, bool):
@@ -136,7 +146,8 @@ class IGDConfig:
         return dict(features=self.features, hidden=self.hidden, blocks=self.blocks, unet_depth=self.unet_depth,
                     unet_filters=self.unet_filters, denoiser_hidden=self.denoiser_hidden,
                     denoiser_blocks=self.denoiser_blocks, time_dim=self.time_dim, dam_per_axis=self.dam_per_axis,
-                    control_points=self.control_points, dropout=float(self.dropout), loss_settings=settings)
+                    control_points=self.control_points, dropout=float(self.dropout),
+                    plane_mapping=self.plane_mapping, loss_settings=settings)
 
     def postprocess(self) -> PostprocessConfig:
         """The post-processing settings: the 'giga' preset with this config's threshold and force."""

@@ -1,13 +1,13 @@
-"""IGD's training loss (Song, Li, Detry, CoRL 2024, Sec. 3; SPEC.md §10, IGD)::
+"""IGD's training loss (Song, Li, Detry, CoRL 2024, Sec. 3)::
 
     L      = L_ddpm + L_a + L_g + L_w + L_occ
     L_ddpm = mean over positives × their 4 targets r_j of ‖ε − ε_θ(sqrt(ᾱ_t) r_j + sqrt(1 − ᾱ_t) ε, t | p, c_d(p))‖²/4
-             r_j ∈ {r, r·Rz(π), −r, −r·Rz(π)}  (the same parallel-jaw grasp, SPEC §1);  t ~ U{0 … 99}
+             r_j ∈ {r, r·Rz(π), −r, −r·Rz(π)}  (the same parallel-jaw grasp);  t ~ U{0 … 99}
              re-noising: ε is redrawn while the noisy point is closer to another r_k than to r_j
     L_a    = mean over grasps of BCE(a(p), y)                                  (Affordance Evaluator)
     L_g    = mean over classifier samples of FL(v(p', r'), y'),  FL = α_t (1 − p_t)^γ · BCE,
              α = 0.5, γ = 2; samples per grasp: its 4 targets (label y) and the negatives (label 0)
-    L_w    = 0.01 · mean over positives of (ŵ − w)²                             (voxel units)
+    L_w    = 0.01 · mean over positives of (ŵ − w)²          (workspace units: w = width_m / 0.3)
     L_occ  = mean over occupancy points of BCE(ô, o)
 
 ==============  ==========  ================================================================
@@ -27,7 +27,7 @@ jitter          σ_p         3 cm position jitter of the negatives
 approach axis (the grasp z) by 36°, 72°, 108°, 144° (16), then ``rounds`` times (a) the 4 targets at
 positions jittered by N(0, σ_p²) per axis, each copy its own jitter (4), and (b) the 4 targets turned
 by one of those yaws drawn at random (4). Every grasp of the batch gets them, as in the reference
-and SPEC ("per sample"): its own 4 targets carry its label, the negatives label 0.
+("per sample"): its own 4 targets carry its label, the negatives label 0.
 
 **Re-noising**: the four targets have unit norm, so "x_t is nearest to r_k" is "<x_t, r_k> is
 largest"; a sample whose nearest target is not its own gets fresh noise, up to ``renoise_tries``
@@ -50,9 +50,10 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from igd.constants import SIZE, VOXEL_SIZE
+from igd.constants import SIZE
 from igd.data import keys
-from igd.nn import normalise, sample_planes
+from igd.nn import normalise
+from igd.nn.width import WIDTH_SCALE
 from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
 
 __all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
@@ -213,13 +214,13 @@ def igd_loss(net, batch: Dict[str, torch.Tensor],
     s, k = label.shape
     planes = net.encode(batch[keys.GRID])
     p = normalise(batch[keys.POS])
-    features = sample_planes(planes, torch.cat([p, normalise(batch[keys.OCC_POINTS])], dim=1))  # c(p), once
+    features = net.sample(planes, torch.cat([p, normalise(batch[keys.OCC_POINTS])], dim=1))  # c(p), once
     feat_g, feat_o = features[:, :k], features[:, k:]
     n_pos = label.sum()
 
     aff_logit = net.affordance(planes, p, feat_g)
     loss_aff = F.binary_cross_entropy_with_logits(aff_logit, label)
-    width_err = (net.width(planes, p, feat_g) - batch[keys.WIDTH] / VOXEL_SIZE).square()
+    width_err = (net.width(planes, p, feat_g) - batch[keys.WIDTH] / WIDTH_SCALE).square()
     loss_width = (label * width_err).sum() / n_pos.clamp(min=1.0)
     occ_logit = net.occupancy(planes, normalise(batch[keys.OCC_POINTS]), feat_o)
     loss_occ = F.binary_cross_entropy_with_logits(occ_logit, batch[keys.OCC])

@@ -1,6 +1,6 @@
-"""IGD: Implicit Grasp Diffusion (Song, Li, Detry, CoRL 2024), SPEC.md §10: the network.
+"""IGD: Implicit Grasp Diffusion (Song, Li, Detry, CoRL 2024): the network.
 
-One tri-plane encoder reads the 40³ grid; at a query point ``p`` (normalised, SPEC §1) three
+One tri-plane encoder reads the 40³ grid; at a query point ``p`` (normalised, ``m / 0.3 − 0.5``) three
 attention modules refine the tri-plane feature ``c(p)`` for three tasks, and small implicit heads
 answer them. Only the orientation is generated: the position is a clean condition.
 
@@ -15,13 +15,14 @@ module              paper                  what (at a point p; shapes for B scen
 ``attn_grasp``      grasp-conditioned      c_g(p, r) (B, N, 96): attention over 25 gripper points
                     attention (L = 25)
 ``decoder_grasp``   p(r | a, p)            Grasp Classifier: logit of v (B, N)
-``decoder_width``   w                      width (B, N), voxel units (× 0.0075 m)
+``decoder_width``   w                      width (B, N), workspace units (× 0.3 m)
 ``decoder_occ``     o                      occupancy logit (B, M)
 ==================  =====================  =====================================================
 
 The Affordance Evaluator, Grasp Classifier, width and occupancy heads are
 :class:`~igd.nn.LocalDecoder` (hidden 32, 5 residual blocks). ``ε_θ`` has the same residual form,
-wider (:class:`OrientationDenoiser`).
+wider (:class:`OrientationDenoiser`). Every read of the planes (c(p), the DAMs' sample points, the
+gripper's control points) goes through the encoder's ``plane_mapping`` (:mod:`igd.nn.triplane`).
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ from igd.nn import (
     DeformableAttention,
     GraspConditionedAttention,
     LocalDecoder,
+    PlaneMapping,
     TriplaneEncoder,
     check_grid,
     normalise,
-    sample_planes,
 )
 from igd.planners.igd.loss import LossSettings
 
@@ -137,12 +138,6 @@ def attend_folded(attn: nn.Module, feature: torch.Tensor, sampled: torch.Tensor)
     return F.linear(mixed, out_v, attn.to_out.bias) + weights.sum(-1, keepdim=True) * bias_v + feature
 
 
-def _sample_at(planes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """c at ``points (B, N, K, 3)`` → ``(B, N, K, d)``."""
-    b, n, k, _ = points.shape
-    return sample_planes(planes, points.reshape(b, n * k, 3)).reshape(b, n, k, -1)
-
-
 def unit_quaternions(x: torch.Tensor) -> torch.Tensor:
     """L2-normalise ``x (…, 4)``; a (vanishingly rare) zero vector becomes the identity (0, 0, 0, 1)."""
     norm = x.norm(dim=-1, keepdim=True)
@@ -157,7 +152,7 @@ class IGDOutput(NamedTuple):
     aff_logit: torch.Tensor
     """(B, N) affordance logits: a = sigmoid."""
     width: torch.Tensor
-    """(B, N) widths, voxel units."""
+    """(B, N) widths in workspace units (metres / 0.3, :mod:`igd.nn.width`)."""
     grasp_logit: Optional[torch.Tensor] = None
     """(B, N) Grasp Classifier logits of the given orientations: v = sigmoid; None without orientations."""
     occ_logit: Optional[torch.Tensor] = None
@@ -179,21 +174,22 @@ class IGDNet(nn.Module):
         dam_per_axis: DAM sample points per axis (2: K = 8 cube corners).
         control_points: per side of the classifier's sheet (5: L = 25).
         dropout: on the attention weights in training (0.1).
+        plane_mapping: how every module reads the planes, "ours" or GIGA's "reference" (:mod:`igd.nn.triplane`).
         loss_settings: negatives, focal loss and re-noising (:class:`~igd.planners.igd.loss.LossSettings`).
     """
 
     def __init__(self, features: int = 32, hidden: int = 32, blocks: int = 5, unet_depth: int = 3,
                  unet_filters: int = 32, denoiser_hidden: int = 128, denoiser_blocks: int = 5, time_dim: int = 16,
                  dam_per_axis: int = 2, control_points: int = 5, dropout: float = 0.1,
-                 loss_settings: Optional[LossSettings] = None):
+                 plane_mapping: PlaneMapping = "ours", loss_settings: Optional[LossSettings] = None):
         super().__init__()
-        self.encoder = TriplaneEncoder(features, unet_depth, unet_filters)
+        self.encoder = TriplaneEncoder(features, unet_depth, unet_filters, plane_mapping)
         dim = self.encoder.feature_dim
-        self.dam_diffuser = DeformableAttention(dim, dam_per_axis, dropout)
+        self.dam_diffuser = DeformableAttention(dim, dam_per_axis, dropout, plane_mapping=plane_mapping)
         self.denoiser = OrientationDenoiser(dim, time_dim, denoiser_hidden, denoiser_blocks)
-        self.dam_affordance = DeformableAttention(dim, dam_per_axis, dropout)
+        self.dam_affordance = DeformableAttention(dim, dam_per_axis, dropout, plane_mapping=plane_mapping)
         self.decoder_aff = LocalDecoder(1, dim, hidden, blocks)
-        self.attn_grasp = GraspConditionedAttention(dim, control_points, dropout)
+        self.attn_grasp = GraspConditionedAttention(dim, control_points, dropout, plane_mapping=plane_mapping)
         self.decoder_grasp = LocalDecoder(1, dim, hidden, blocks)
         self.decoder_width = LocalDecoder(1, dim, hidden, blocks)
         self.decoder_occ = LocalDecoder(1, dim, hidden, blocks)
@@ -204,14 +200,22 @@ class IGDNet(nn.Module):
         """grid (B, [1,] 40, 40, 40) → planes (B, 3, C, 40, 40)."""
         return self.encoder(check_grid(grid))
 
-    @staticmethod
-    def _feature(planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor]) -> torch.Tensor:
-        return sample_planes(planes, p) if feature is None else feature
+    def sample(self, planes: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """``c(p) (B, N, 96)`` at ``p (B, N, 3)`` under the encoder's plane mapping."""
+        return self.encoder.sample(planes, p)
 
-    @staticmethod
-    def dam(module: DeformableAttention, planes: torch.Tensor, p: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+    def _feature(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.encoder.sample(planes, p) if feature is None else feature
+
+    def _sample_at(self, planes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        """c at ``points (B, N, K, 3)`` → ``(B, N, K, d)``."""
+        b, n, k, _ = points.shape
+        return self.encoder.sample(planes, points.reshape(b, n * k, 3)).reshape(b, n, k, -1)
+
+    def dam(self, module: DeformableAttention, planes: torch.Tensor, p: torch.Tensor,
+            feature: torch.Tensor) -> torch.Tensor:
         """``module(planes, p, feature)`` (a DAM, ``(B, N, 96)``) with the attention of :func:`attend_folded`."""
-        return attend_folded(module, feature, _sample_at(planes, module.sample_points(p, feature)))
+        return attend_folded(module, feature, self._sample_at(planes, module.sample_points(p, feature)))
 
     def affordance(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Affordance logits (B, N) at ``p (B, N, 3)``: ``decoder_aff(p, DAM_a(c(p)))``."""
@@ -226,11 +230,11 @@ class IGDNet(nn.Module):
                  feature: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Grasp Classifier logits (B, N) of orientations ``quat (B, N, 4)`` at ``p (B, N, 3)``."""
         feature = self._feature(planes, p, feature)
-        sampled = _sample_at(planes, self.attn_grasp.sample_points(p, quat))  # c(T_g u_i)
+        sampled = self._sample_at(planes, self.attn_grasp.sample_points(p, quat))  # c(T_g u_i)
         return self.decoder_grasp(p, attend_folded(self.attn_grasp, feature, sampled)).squeeze(-1)
 
     def width(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Widths (B, N) in voxel units at ``p (B, N, 3)``."""
+        """Widths (B, N) in workspace units (metres / 0.3) at ``p (B, N, 3)``."""
         return self.decoder_width(p, self._feature(planes, p, feature)).squeeze(-1)
 
     def occupancy(self, planes: torch.Tensor, p: torch.Tensor, feature: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -268,7 +272,7 @@ class IGDNet(nn.Module):
         planes = self.encode(grid)
         n = p_grasp.shape[1]
         points = normalise(p_grasp if p_occ is None else torch.cat([p_grasp, p_occ], dim=1))
-        feature = sample_planes(planes, points)
+        feature = self.encoder.sample(planes, points)
         p, f = points[:, :n], feature[:, :n]
         return IGDOutput(
             aff_logit=self.affordance(planes, p, f),

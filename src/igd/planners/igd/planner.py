@@ -1,5 +1,5 @@
 """The IGD planner: affordance at the 40³ voxels, orientations drawn by the diffuser at the gated
-ones and scored by the Grasp Classifier, then the shared post-processing (SPEC.md §10, IGD).
+ones and scored by the Grasp Classifier, then the shared post-processing.
 
 ==============  =====================================================================  =========
 stage           what                                                                    timed as
@@ -23,7 +23,7 @@ from typing import Dict, NamedTuple
 
 import numpy as np
 
-from igd.constants import RESOLUTION, VOXEL_SIZE
+from igd.constants import RESOLUTION
 from igd.errors import IGDError
 from igd.planners import postprocess
 from igd.planners.base import Grasps, Observation, TorchPlanner
@@ -83,6 +83,13 @@ class IGDPlanner(TorchPlanner):
         self.generator = torch.Generator(device=self.device)
         self._points = query_points(self.device)[0]  # (64000, 3) normalised, voxel order
 
+    @classmethod
+    def upgrade_checkpoint(cls, payload: dict) -> dict:
+        """A checkpoint without ``width_unit`` (voxel units) gets its width head rescaled (:mod:`igd.nn.width`)."""
+        from igd.nn.width import upgrade_width_unit
+
+        return upgrade_width_unit(payload)
+
     def reseed(self, seed: int) -> None:
         """Use ``seed`` for the sampling noise of the following plans."""
         self.seed = int(seed)
@@ -124,13 +131,11 @@ class IGDPlanner(TorchPlanner):
 
     def _orientations(self, planes, p):
         """At ``p (M, 3)``: the best of N drawn orientations (M, 4), its classifier score v (M,), the widths
-        (M,) in voxel units, and the seconds spent sampling."""
+        (M,) in workspace units (metres / 0.3), and the seconds spent sampling."""
         import torch
 
-        from igd.nn import sample_planes
-
         n, m = self.config.rounds_n, len(p)
-        feature = sample_planes(planes, p[None])  # c(p), (1, M, 96)
+        feature = self.net.sample(planes, p[None])  # c(p), (1, M, 96)
         width = self.net.width(planes, p[None], feature)[0].float()
         cond = self.net.condition(planes, p[None], feature)[0]  # c_d(p), (M, 96)
         p_n, cond_n = p.repeat(n, 1), cond.repeat(n, 1)  # round-major: (N·M, ·)
@@ -147,6 +152,8 @@ class IGDPlanner(TorchPlanner):
     def predict(self, grid: np.ndarray) -> IGDPrediction:
         """Volumes for one grid ``(1, 40, 40, 40)`` or ``(40, 40, 40)`` (see :class:`IGDPrediction`)."""
         import torch
+
+        from igd.nn.width import WIDTH_SCALE
 
         grid = np.asarray(grid, dtype=np.float32)
         if grid.size != RESOLUTION ** 3:
@@ -168,7 +175,7 @@ class IGDPlanner(TorchPlanner):
                 quat, score, width[index], sampling = self._orientations(planes, self._points[index])
                 qual[index], rot[index], gated[index] = aff[index] * score, quat.float(), True
         network = time.perf_counter() - tic - sampling
-        volumes = [v.reshape(_SHAPE).cpu().numpy() for v in (qual, width * VOXEL_SIZE, aff, gated)]
+        volumes = [v.reshape(_SHAPE).cpu().numpy() for v in (qual, width * WIDTH_SCALE, aff, gated)]
         rot_np = rot.reshape(_SHAPE + (4,)).permute(3, 0, 1, 2).cpu().numpy()
         return IGDPrediction(volumes[0], rot_np, volumes[1], volumes[2], volumes[3],
                              {"time_network": network, "time_sampling": sampling})
@@ -184,7 +191,7 @@ class IGDPlanner(TorchPlanner):
         """
         import torch
 
-        from igd.nn import normalise, sample_planes
+        from igd.nn import normalise
         from igd.planners.igd.model import unit_quaternions
 
         grid = np.asarray(grid, dtype=np.float32)
@@ -199,7 +206,7 @@ class IGDPlanner(TorchPlanner):
         with torch.inference_mode(), self._autocast():
             planes = self.net.encode(x)
             p = normalise(torch.tensor(point, device=self.device)).reshape(1, 1, 3)
-            cond = self.net.condition(planes, p, sample_planes(planes, p))[0]  # c_d(p), (1, 96)
+            cond = self.net.condition(planes, p, self.net.sample(planes, p))[0]  # c_d(p), (1, 96)
             p_n, pre = p[0].expand(n, 3), self.net.denoiser.precondition(cond.expand(n, -1))
             # the loop of EuclideanScheduler.sample, keeping every x_t
             xs = [torch.randn((n, 4), generator=generator, device=self.device)]

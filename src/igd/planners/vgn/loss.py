@@ -55,7 +55,7 @@ def rotation_loss(rot: torch.Tensor, quat: torch.Tensor) -> torch.Tensor:
 
 
 def _voxel_index(pos: torch.Tensor) -> torch.Tensor:
-    """Rounded voxel index (B, 3) of positions (B, 3) in metres (SPEC §8: no half voxel)."""
+    """Rounded voxel index (B, 3) of positions (B, 3) in metres (no half voxel, as VGN was trained)."""
     return torch.round(pos / VOXEL_SIZE).long().clamp(0, RESOLUTION - 1)
 
 

@@ -1,4 +1,4 @@
-"""The Volumetric Grasping Network (Breyer et al., CoRL 2020), SPEC.md §10 "VGN".
+"""The Volumetric Grasping Network (Breyer et al., CoRL 2020).
 
 A 3D fully-convolutional encoder-decoder on the 40^3 TSDF grid that predicts, at every voxel, a
 grasp quality, an orientation and an opening width. Parameter names equal the released state dict

@@ -1,7 +1,8 @@
-"""The VGN planner: the released network (or ours) + the shared post-processing (SPEC §10)."""
+"""The VGN planner: the released network (or ours) + the shared post-processing."""
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Mapping, Tuple
@@ -11,7 +12,17 @@ import numpy as np
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import CHECKPOINT_FORMAT, Grasps, Observation, TorchPlanner, build_config, load_torch_file
+from igd.planners.base import (
+                               CHECKPOINT_FORMAT,
+                               Grasps,
+                               Observation,
+                               TorchPlanner,
+                               build_config,
+                               foreign_weights_error,
+                               is_tensor_dict,
+                               load_torch_file,
+                               state_dict_owner,
+)
 from igd.planners.vgn.config import VGNConfig
 
 __all__ = ["VGNPlanner"]
@@ -69,20 +80,29 @@ class VGNPlanner(TorchPlanner):
 
     # ---- weights ----
     @classmethod
+    def recognises_state_dict(cls, state: Mapping) -> bool:
+        """VGN's released state dicts (``vgn_conv.pth``, GIGA's authors' retrained VGN): exactly VGNNet's keys."""
+        return set(state) == _vgn_keys()
+
+    @classmethod
     def from_weights(cls, path: str | Path, **overrides) -> "VGNPlanner":
-        """An igd checkpoint (:meth:`save_pretrained`) or VGN's released state dict (``vgn_conv.pth``).
+        """An igd checkpoint (:meth:`save_pretrained`) or VGN's released state dict (``vgn_conv.pth``, or the
+        VGN that GIGA's authors retrained: the same layout and units).
 
         ``overrides`` replace config fields (e.g. ``protocol="vgn"``). A missing or truncated file, a
-        file that is no state dict or a checkpoint of another planner raises :class:`IGDError`.
+        file that is no state dict, another planner's released state dict or checkpoint raises
+        :class:`IGDError` (naming what the file is when it can).
         """
         payload = load_torch_file(path)
         if isinstance(payload, dict) and "format" in payload:
             if payload["format"] != CHECKPOINT_FORMAT:
                 raise IGDError(f"{path}: unknown checkpoint format {payload['format']!r}, expected '{CHECKPOINT_FORMAT}'")
             return cls.from_pretrained(path, **overrides)
-        if not _is_tensor_dict(payload):
+        if not is_tensor_dict(payload):
             raise IGDError(f"{path}: neither an igd checkpoint nor a VGN state dict (a dict of tensors), "
                            f"got {type(payload).__name__}")
+        if state_dict_owner(payload) not in (None, cls.name):  # e.g. GIGA's authors' file
+            raise foreign_weights_error(path, payload, cls, "igd checkpoints and VGN's released state dicts")
         planner = cls(build_config(cls.config_class, {}, overrides))
         try:
             planner.load_state_dict(payload)
@@ -91,8 +111,8 @@ class VGNPlanner(TorchPlanner):
         return planner
 
 
-def _is_tensor_dict(obj) -> bool:
-    import torch
+@functools.lru_cache(maxsize=1)
+def _vgn_keys() -> frozenset:
+    from igd.planners.vgn.model import VGNNet
 
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    return frozenset(VGNNet().state_dict())
