@@ -71,6 +71,17 @@ def write_vgn_folder(path: Path, names=tuple(SHAPES)) -> Path:
     return path
 
 
+def append(path: Path, text: str) -> None:
+    with open(path, "a") as f:
+        f.write(text)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """The extents of the visual meshes are remembered in the cache: a fresh one per test."""
+    monkeypatch.setenv("IGD_CACHE", str(tmp_path / "cache"))
+
+
 @pytest.fixture(scope="module")
 def vgn_root(tmp_path_factory):
     """``data/urdfs`` with a ``pile/test`` and a ``blocks`` folder."""
@@ -106,6 +117,20 @@ def test_folder_objects_are_assets_of_the_files_as_they_are(pile_test):
         assert a.mass == MASSES[a.name]
         np.testing.assert_allclose(a.extents, EXTENTS[a.name], atol=1e-9)
     assert load_folder(pile_test) == assets  # the same objects through the module's own entry
+
+
+def test_extents_are_read_once_per_mesh_version(tmp_path, monkeypatch):
+    folder = write_vgn_folder(tmp_path / "f")
+    first = load_folder(folder)
+    assert folder_mod.extents_file(folder).is_file()
+    real, read = folder_mod.mesh_extents, []
+    monkeypatch.setattr(folder_mod, "mesh_extents", lambda path: read.append(path.name) or real(path))
+    folder_mod._ASSETS.clear()
+    assert load_folder(folder) == first and read == []  # a new process: the remembered extents
+    append(folder / "box_b_visual.obj", "v 0.1 0 0\n")
+    again = load_folder(folder)
+    assert read == ["box_b_visual.obj"]
+    np.testing.assert_allclose(again[1].extents, (0.115, 0.06, 0.04), atol=1e-9)
 
 
 def test_the_references_set_scaling(vgn_root, pile_test, tmp_path):
@@ -172,11 +197,6 @@ def test_a_blocks_folder_gets_the_references_1_67(vgn_root):
 # --------------------------------------------------------------------------------------------------
 # the benchmark and data generation
 # --------------------------------------------------------------------------------------------------
-def append(path: Path, text: str) -> None:
-    with open(path, "a") as f:
-        f.write(text)
-
-
 def test_one_benchmark_round_on_a_folder(tmp_path):
     folder = write_vgn_folder(tmp_path / "data" / "urdfs" / "packed" / "test")
     cfg = BenchConfig("topdown", scene="packed", objects=str(folder), rounds=1, seeds=[0], noise="none",

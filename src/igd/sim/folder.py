@@ -5,7 +5,7 @@ A folder such as ``data/urdfs/pile/train`` holds one ``<name>.urdf`` per object 
 carries the mass and the friction. The files are used as they are: nothing is processed or copied.
 Each URDF becomes an :class:`~igd.sim.objects.ObjectAsset` whose ``urdf`` is the file itself,
 ``mesh`` its visual mesh (absolute path), ``mass`` the URDF's mass and ``extents`` the visual mesh's
-bounding box as stored.
+bounding box as stored (remembered in ``<cache>/folders/``: large scans take a while to parse).
 
 The references find a set's objects as the ``*.urdf`` files directly in its folder (not in
 sub-folders) and load each with ``globalScaling = set scaling x scene scale``, where the set scaling
@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 import os
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +213,46 @@ def mesh_extents(path: Path) -> tuple:
     return tuple(float(e) for e in vertices.max(axis=0) - vertices.min(axis=0))
 
 
+def extents_file(path: Path) -> Path:
+    """Where the extents of a folder's visual meshes are remembered: ``<cache>/folders/<key>.json``,
+    one entry per mesh with the size and mtime it was read at (a changed mesh is read again)."""
+    from igd.sim.objects import cache_root
+
+    return cache_root() / "folders" / f"{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json"
+
+
+def _all_extents(folder: ObjectFolder) -> list:
+    """The visual meshes' extents, read once per mesh version (large scans take a while to parse)."""
+    file = extents_file(folder.path)
+    try:
+        known = json.loads(file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known = known if isinstance(known, dict) else {}
+    fresh, out = {}, []
+    for obj in folder.objects:
+        stamp = list(_stat_key(obj.visual))
+        entry = known.get(str(obj.visual))
+        ok = isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp
+        extents = tuple(float(e) for e in entry[2]) if ok else mesh_extents(obj.visual)
+        fresh[str(obj.visual)] = [*stamp, list(extents)]
+        out.append(extents)
+    if fresh != known:
+        try:  # written whole and renamed into place: concurrent processes never read half a file
+            file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w") as f:
+                    json.dump(fresh, f)
+                os.replace(tmp, file)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError:  # a read-only cache only costs the next process the reading
+            pass
+    return out
+
+
 _ASSETS: Dict[tuple, list] = {}
 
 
@@ -222,8 +264,8 @@ def load_folder(value: Union[str, os.PathLike]) -> list:
     key = (folder.path, _signature(folder.path))
     if key not in _ASSETS:
         _ASSETS.clear()  # one folder at a time is what a process uses
-        _ASSETS[key] = [ObjectAsset(name=o.name, urdf=o.urdf, mesh=o.visual, mass=o.mass,
-                                    extents=mesh_extents(o.visual)) for o in folder.objects]
+        _ASSETS[key] = [ObjectAsset(name=o.name, urdf=o.urdf, mesh=o.visual, mass=o.mass, extents=extents)
+                        for o, extents in zip(folder.objects, _all_extents(folder))]
     return list(_ASSETS[key])
 
 
