@@ -205,7 +205,7 @@ def test_one_benchmark_round_on_a_folder(tmp_path):
     assert summary["objects"] >= 1 and summary["attempts"] >= 1
     stored = json.loads((tmp_path / "run" / runner.CONFIG_FILE).read_text())
     assert stored["object_set"] == stored["objects"] == str(folder) == summary["object_set"]
-    assert stored["objects_sha256"] == folder_digest(folder)
+    assert stored["objects_sha256"] == folder_digest(folder) == summary["objects_sha256"]
     runner.prepare_out(BenchConfig.from_dict(stored), resume=True)  # the same folder resumes
     append(folder / "cyl_c_collision.obj", "# edited\n")
     with pytest.raises(IGDError, match="cannot resume .*objects_sha256"):

@@ -76,8 +76,8 @@ def compute_metrics(rounds: Iterable[Mapping[str, Any]], grasps: Iterable[Mappin
 def build_summary(cfg, rounds: list, grasps: list, wall_time: float) -> dict:
     """``summary.json``: the run's settings (from a :class:`BenchConfig`) and its metrics."""
     summary = {"planner": cfg.planner, "weights": cfg.weights, "weights_sha256": cfg.weights_sha256,
-               "scene": cfg.scene, "object_set": cfg.object_set, "noise": cfg.noise, "views": cfg.views,
-               "seeds": list(cfg.seeds), "rounds_per_seed": cfg.rounds, "object_count": cfg.object_count,
+               "scene": cfg.scene, "object_set": cfg.object_set, "objects_sha256": cfg.objects_sha256,
+               "noise": cfg.noise, "views": cfg.views, "seeds": list(cfg.seeds), "rounds_per_seed": cfg.rounds, "object_count": cfg.object_count,
                "max_consecutive_failures": cfg.max_consecutive_failures, "overrides": dict(cfg.overrides)}
     summary.update(compute_metrics(rounds, grasps))
     summary["wall_time"] = float(wall_time)
