@@ -1,7 +1,8 @@
 """Write the cards of our released weights (weights/<name>.md) from the files the release left behind.
 
-Reads runs/train/<name>/ (train.json, metrics.csv), runs/train/release-<name>.json (size, sha256,
-parameters, config overrides: benchmarks/release_weights.py), runs/train/calibrate-<scene>.json (IGD's
+Reads weights/<name>.pt (size, sha256), runs/train/<name>/ (train.json, metrics.csv),
+runs/train/release-<name>.json (sha256 at release, parameters, config overrides:
+benchmarks/release_weights.py), runs/train/calibrate-<scene>.json (IGD's
 threshold: benchmarks/calibrate_threshold.py), data/processed/<scene>_train_100_dex/process.json and
 the joint benchmark run runs/results/<scene>/<label>/summary.json (benchmarks/results.sh). Times are
 given on the command line (wall clock of each training run, measured from its log files).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -33,17 +35,31 @@ def best_val(run: Path) -> dict:
     return min(rows, key=lambda r: float(r["loss"]))
 
 
+def width_row(released_sha256: str, sha256: str) -> str:
+    """The card's row on the width unit and the plane mapping of a GIGA or IGD checkpoint."""
+    row = ("| width unit, plane mapping | the width head predicts metres / 0.3 (`width_unit: workspace`, the "
+           "reference's unit); `plane_mapping: ours` (the default)")
+    if released_sha256 != sha256:  # released in voxel units, converted afterwards
+        row += (f". Released in voxel units (metres / 0.0075; sha256 `{released_sha256}`) and converted exactly "
+                "by `benchmarks/convert_width_unit.py` (the width head's output layer × 1/40): the same widths, "
+                "and the same benchmark grasps, round by round (`benchmarks/compare_grasps.py`); the validation loss above "
+                "was logged with the width term in voxel units")
+    return row + " |"
+
+
 def card(kind: str, scene: str, minutes: float) -> str:
     name = f"{kind}-{scene}"
     run = ROOT / "runs" / "train" / name
     release = _json(ROOT / "runs" / "train" / f"release-{name}.json")
     train = release["train"]
     process = _json(ROOT / "data" / "processed" / f"{scene}_train_100_dex" / "process.json")["summary"]
+    data = (ROOT / "weights" / f"{name}.pt").read_bytes()
+    size, sha256 = len(data), hashlib.sha256(data).hexdigest()
     val = best_val(run)
     vals = ", ".join(f"{k} {float(val[k]):.3f}" for k in VAL_KEYS[kind] if val.get(k, "") != "")
     lines = [f"# `{name}.pt` — {TITLES[kind]} on {scene} scenes, trained here", "", "| | |", "|---|---|",
              f"| planner | `{kind}` (`igd.load(\"{name}\")`, `igd bench --planner {kind} --weights weights/{name}.pt`) |",
-             f"| size, sha256 | {release['bytes']:,} bytes, `{release['sha256']}` |",
+             f"| size, sha256 | {size:,} bytes, `{sha256}` |",
              f"| parameters | {release['parameters']:,} (the paper's network sizes, the planner's defaults) |",
              f"| data | `igd generate --scene {scene} --scenes 100 --grasps-per-scene 120 --objects train --seed 0` "
              f"then `igd process ... --noise dex --seed 0` (docs/data.md): {process['scenes']} scenes of "
@@ -58,6 +74,8 @@ def card(kind: str, scene: str, minutes: float) -> str:
              f"| training time | {minutes:.1f} min wall clock on one CPU thread of this 2-core machine, shared with "
              f"other jobs (the two scene types trained side by side) |",
              f"| validation (best epoch {val['epoch']} of {train['epochs']}) | {vals} |"]
+    if kind in ("giga", "igd"):
+        lines.append(width_row(release["sha256"], sha256))
     if release["overrides"]:
         cal = _json(ROOT / "runs" / "train" / f"calibrate-{scene}.json")
         lines.append(f"| quality threshold | {release['overrides']['threshold']} (instead of 0.5): the IGD threshold that "

@@ -126,3 +126,14 @@ def test_released_weights_record_their_units(name):
     """Our released GIGA and IGD weights were converted (benchmarks/convert_width_unit.py): no load-time change."""
     config = read_checkpoint(ROOT / "weights" / f"{name}.pt")["config"]
     assert config["width_unit"] == "workspace" and config["plane_mapping"] == "ours"
+
+
+@pytest.mark.parametrize("name", ["giga-packed", "giga-pile", "igd-packed", "igd-pile"])
+def test_the_cards_state_the_converted_files(name):
+    import hashlib
+    import re
+
+    card = (ROOT / "weights" / f"{name}.md").read_text()
+    stated = re.search(r"\| size, sha256 \| [\d,]+ bytes, `([0-9a-f]{64})`", card).group(1)
+    assert hashlib.sha256((ROOT / "weights" / f"{name}.pt").read_bytes()).hexdigest() == stated
+    assert "metres / 0.3 (`width_unit: workspace`" in card and "convert_width_unit.py" in card
