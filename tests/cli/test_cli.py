@@ -104,3 +104,43 @@ def test_in_process_errors_return_2(capsys, tmp_path):
     assert main(["bench", "--planner", "nope", "--objects", "blocks", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("igd: error: unknown planner 'nope'") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("planner, weights_file, message", [
+    ("vgn", "giga-packed-authors.pt", "GIGA"),  # a GIGA file as VGN weights ...
+    ("giga", "vgn-pile-authors.pt", "VGN"),  # ... and the reverse
+    ("giga", "igd-packed.pt", "igd"),  # an IGD checkpoint given to GIGA
+])
+@pytest.mark.parametrize("renamed", [False, True], ids=["released-file", "renamed-copy"])
+def test_weights_of_another_planner_are_one_line(tmp_path, capsys, planner, weights_file, message, renamed):
+    """Under its released file name the table catches it; under another name the file's own contents do."""
+    weights = ROOT / "weights" / weights_file
+    if renamed:
+        copy = tmp_path / "mine.pt"
+        copy.write_bytes(weights.read_bytes())
+        weights = copy
+    code = main(["bench", "--planner", planner, "--weights", str(weights), "--objects", "blocks", "--rounds", "1",
+                 "--workers", "1", "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err.startswith("igd: error:") and "\n" not in err and f"--planner {message.lower()}" in err.lower()
+
+
+def test_weights_of_another_planner_message(tmp_path, capsys):
+    copy = tmp_path / "mine.pt"
+    copy.write_bytes((ROOT / "weights" / "giga-pile-authors.pt").read_bytes())
+    assert main(["bench", "--planner", "vgn", "--weights", str(copy), "--objects", "blocks",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("igd: error:") and "\n" not in err and "GIGA" in err and "--planner giga" in err
+
+
+def test_a_released_name_runs_a_round_of_the_authors_giga(tmp_path):
+    """`igd bench --planner giga-packed-authors` loads the authors' file as it is and grasps."""
+    import json
+
+    code = main(["bench", "--planner", "giga-packed-authors", "--scene", "packed", "--objects", "blocks",
+                 "--rounds", "1", "--seeds", "0", "--noise", "none", "--workers", "1",
+                 "--out", str(tmp_path / "out"), "--no-progress"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert code == 0 and summary["planner"] == "giga" and summary["attempts"] >= 1 and summary["successes"] >= 1
