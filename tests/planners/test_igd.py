@@ -125,6 +125,38 @@ def test_folded_attention_is_the_modules():
                                    net.dam_diffuser.attend(feature, sampled), rtol=1e-4, atol=1e-5)
 
 
+def test_every_read_of_the_planes_uses_the_networks_mapping(box_grid):
+    """plane_mapping="reference" reaches c(p), the DAMs' sample points and the classifier's control points:
+    each head equals the same head computed by hand with reference reads, and differs from "ours"."""
+    torch.manual_seed(0)
+    ref = IGDNet(**SMALL, plane_mapping="reference").eval()
+    ours = IGDNet(**SMALL).eval()
+    ours.load_state_dict(ref.state_dict())
+    grid = torch.from_numpy(box_grid.copy())
+    p = torch.rand(1, 30, 3) * 0.6 - 0.3
+    quat = torch.nn.functional.normalize(torch.randn(1, 30, 4), dim=-1)
+
+    def read(planes, points):  # (1, N, K, 3) → (1, N, K, d), the reference's reads
+        return sample_planes(planes, points.reshape(1, -1, 3), "reference").reshape(*points.shape[:3], -1)
+
+    with torch.no_grad():
+        planes = ref.encode(grid)
+        c = sample_planes(planes, p, "reference")
+        dam = ref.dam_affordance
+        aff = ref.decoder_aff(p, attend_folded(dam, c, read(planes, dam.sample_points(p, c)))).squeeze(-1)
+        cond = attend_folded(ref.dam_diffuser, c, read(planes, ref.dam_diffuser.sample_points(p, c)))
+        grasp = ref.decoder_grasp(p, attend_folded(ref.attn_grasp, c, read(planes, ref.attn_grasp.sample_points(
+            p, quat)))).squeeze(-1)
+        torch.testing.assert_close(ref.affordance(planes, p), aff)
+        torch.testing.assert_close(ref.condition(planes, p), cond)
+        torch.testing.assert_close(ref.classify(planes, p, quat), grasp)
+        torch.testing.assert_close(ref.width(planes, p), ref.decoder_width(p, c).squeeze(-1))
+        planes_ours = ours.encode(grid)
+        for head in ("affordance", "condition", "width"):
+            assert not torch.allclose(getattr(ours, head)(planes_ours, p), getattr(ref, head)(planes, p), atol=1e-4)
+    assert IGDPlanner(IGDConfig(**SMALL, plane_mapping="reference")).net.attn_grasp.plane_mapping == "reference"
+
+
 def test_denoiser_fast_path_is_its_forward():
     net = small_net().eval()
     p, x_t = torch.rand(20, 3) - 0.5, torch.randn(20, 4)
