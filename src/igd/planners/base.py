@@ -12,11 +12,11 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Mapping, Optional, Type
+from typing import Any, ClassVar, Dict, Mapping, NamedTuple, Optional, Type
 
 import numpy as np
 
-from igd.constants import RESOLUTION
+from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.geometry import Transform
 
@@ -87,6 +87,17 @@ class Grasps:
         return Grasps(self.poses[:k], self.widths[:k], self.scores[:k], dict(self.info))
 
 
+class PointPrediction(NamedTuple):
+    """A planner's grasp at N query points (:meth:`Planner.query_points`)."""
+
+    qual: np.ndarray
+    """(N,) quality in [0, 1]."""
+    quat: np.ndarray
+    """(N, 4) unit quaternions (x, y, z, w) of the predicted orientation."""
+    width: np.ndarray
+    """(N,) opening widths, metres."""
+
+
 # --------------------------------------------------------------------------------------------------
 # the planner contract and registry
 # --------------------------------------------------------------------------------------------------
@@ -131,6 +142,24 @@ class Planner(abc.ABC):
     @abc.abstractmethod
     def plan(self, observation: Observation) -> Grasps:
         """Grasps for one observation, best first. ``info['planning_time']`` holds the seconds spent."""
+
+    # ---- capabilities (igd evaluate; planners that have them override) ----
+    def volumes(self, grid: np.ndarray) -> tuple:
+        """The dense volumes behind :meth:`plan` for one grid ``(1, 40, 40, 40)``: quality ``(40, 40, 40)`` in
+        [0, 1], quaternions ``(4, 40, 40, 40)`` (x, y, z, w) and widths ``(40, 40, 40)`` in metres, at voxel
+        ``(i, j, k) · 0.0075`` m. :class:`IGDError` for planners that have none."""
+        raise IGDError(f"planner '{self.name}' has no dense quality volumes")
+
+    def query_points(self, grid: np.ndarray, positions: np.ndarray,
+                     quats: Optional[np.ndarray] = None) -> "PointPrediction":
+        """The planner's grasp at arbitrary points ``positions (N, 3)`` (metres, workspace frame): quality,
+        orientation and width. ``quats (N, 4)``: labelled orientations, for planners whose quality depends
+        on the orientation (unused by the others). Default: the nearest voxel of :meth:`volumes`."""
+        qual, rot, width = self.volumes(grid)
+        positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+        index = np.clip(np.rint(positions / VOXEL_SIZE).astype(np.int64), 0, RESOLUTION - 1)
+        i, j, k = index.T
+        return PointPrediction(np.asarray(qual)[i, j, k], np.asarray(rot)[:, i, j, k].T, np.asarray(width)[i, j, k])
 
     def timed_plan(self, observation: Observation) -> Grasps:
         tic = time.perf_counter()

@@ -7,6 +7,7 @@ the seed alone, so the same seed gives the same scene and the same outcomes in a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Literal, Optional
 
 import numpy as np
@@ -64,17 +65,18 @@ class ClutterRemovalSim:
     """Scenes of ``scene`` kind with objects drawn from ``object_set``: a set name (see
     :mod:`igd.sim.objects`) or a downloaded folder of URDFs (see :mod:`igd.sim.folder`)."""
 
-    def __init__(self, scene: SceneKind = "pile", object_set: str = "pile/test", gui: bool = False):
+    def __init__(self, scene: SceneKind = "pile", object_set: Optional[str] = "pile/test", gui: bool = False):
         if scene not in ("pile", "packed"):
             raise IGDError(f"unknown scene type '{scene}': expected 'pile' or 'packed'")
         from igd.sim.objects import load_object_set, object_folder
 
         self.scene = scene
         self.object_set = object_set
-        self.assets = load_object_set(object_set)
-        if not self.assets:
+        # object_set None: no set to draw from, for scenes rebuilt with replay() only
+        self.assets = [] if object_set is None else load_object_set(object_set)
+        if object_set is not None and not self.assets:
             raise IGDError(f"object set '{object_set}' is empty")
-        folder = object_folder(object_set)
+        folder = None if object_set is None else object_folder(object_set)
         if folder is None:
             self.set_scaling = 1.0  # our objects are stored at unit scale
         else:
@@ -102,6 +104,20 @@ class ClutterRemovalSim:
             self._generate_pile(object_count)
         else:
             self._generate_packed(object_count)
+
+    def replay(self, items) -> None:
+        """Rebuild a recorded scene: the table and each object ``(urdf, scale, pose (4, 4))`` of ``items``
+        loaded at its recorded pose (the mesh frame = its centre of mass) with ``globalScaling = scale``,
+        as :meth:`mesh_pose_list` recorded them. No settling: the poses were recorded at rest. (The
+        replayed objects are not assets of a set, so :meth:`mesh_pose_list` does not list them.)"""
+        self.world.reset()
+        self.objects.clear()
+        self._loaded = {}
+        self._add_table()
+        for urdf, scale, pose in items:
+            uid = self.world.load_urdf(urdf, Transform.from_matrix(np.asarray(pose, dtype=np.float64)),
+                                       scale=float(scale), name=Path(urdf).parent.name)
+            self.objects[uid] = self.world.bodies[uid]
 
     def _add_table(self) -> None:
         # a thick static slab whose top is the plane z = TABLE_HEIGHT

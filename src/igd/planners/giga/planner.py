@@ -23,6 +23,7 @@ from igd.planners.base import (
                                CHECKPOINT_FORMAT,
                                Grasps,
                                Observation,
+                               PointPrediction,
                                TorchPlanner,
                                build_config,
                                foreign_weights_error,
@@ -138,6 +139,33 @@ class GIGAPlanner(TorchPlanner):
         rot = torch.cat(rots, dim=1).reshape(shape + (4,)).permute(3, 0, 1, 2)
         width = torch.cat(widths, dim=1).reshape(shape) * WIDTH_SCALE
         return qual.cpu().numpy(), rot.cpu().numpy(), width.cpu().numpy()
+
+    def volumes(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The volumes of :meth:`predict` (quality, quaternions, widths in metres)."""
+        return self.predict(grid)
+
+    def query_points(self, grid: np.ndarray, positions: np.ndarray, quats=None) -> PointPrediction:
+        """The grasp heads at ``positions (N, 3)`` (metres, workspace frame): quality, unit quaternions
+        (x, y, z, w) and widths (metres). ``quats`` is unused (GIGA's quality does not read an orientation)."""
+        import torch
+
+        from igd.nn import normalise
+        from igd.nn.width import WIDTH_SCALE
+
+        grid = np.asarray(grid, dtype=np.float32)
+        x = torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)
+        p = normalise(torch.as_tensor(np.asarray(positions, dtype=np.float32).reshape(1, -1, 3), device=self.device))
+        quals, rots, widths = [], [], []
+        with torch.inference_mode(), self._autocast():
+            planes = self.net.encode(x)
+            for chunk in p.split(self.config.chunk_size, dim=1):
+                qual_logit, rot, width = self.net.grasp_heads(planes, chunk)
+                quals.append(torch.sigmoid(qual_logit.float())[0])
+                rots.append(rot.float()[0])
+                widths.append(width.float()[0] * WIDTH_SCALE)
+        if not quals:
+            return PointPrediction(np.zeros(0), np.zeros((0, 4)), np.zeros(0))
+        return PointPrediction(*(torch.cat(v).cpu().numpy() for v in (quals, rots, widths)))
 
     def plan(self, observation: Observation) -> Grasps:
         """Grasps for ``observation``, best first; ``info['planning_time']``: network + post-processing, s."""

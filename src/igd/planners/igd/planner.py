@@ -26,7 +26,7 @@ import numpy as np
 from igd.constants import RESOLUTION
 from igd.errors import IGDError
 from igd.planners import postprocess
-from igd.planners.base import Grasps, Observation, TorchPlanner
+from igd.planners.base import Grasps, Observation, PointPrediction, TorchPlanner
 from igd.planners.giga.planner import query_points
 from igd.planners.igd.config import IGDConfig
 
@@ -179,6 +179,36 @@ class IGDPlanner(TorchPlanner):
         rot_np = rot.reshape(_SHAPE + (4,)).permute(3, 0, 1, 2).cpu().numpy()
         return IGDPrediction(volumes[0], rot_np, volumes[1], volumes[2], volumes[3],
                              {"time_network": network, "time_sampling": sampling})
+
+    def volumes(self, grid: np.ndarray) -> tuple:
+        """``(qual, rot, width)`` of :meth:`predict`: q = a·v at the gated voxels (0 elsewhere), metres."""
+        pred = self.predict(grid)
+        return pred.qual, pred.rot, pred.width
+
+    def query_points(self, grid: np.ndarray, positions: np.ndarray, quats=None) -> PointPrediction:
+        """At ``positions (N, 3)`` (metres), ungated: q = a(p) · v(p, r*) with r* the best of N drawn
+        orientations, r* and the width (metres). ``quats`` is unused: the planner draws its own."""
+        import torch
+
+        from igd.nn import normalise
+        from igd.nn.width import WIDTH_SCALE
+
+        grid = np.asarray(grid, dtype=np.float32)
+        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
+        p = normalise(torch.as_tensor(np.asarray(positions, dtype=np.float32).reshape(-1, 3), device=self.device))
+        self.generator.manual_seed(self.seed)
+        quals, rots, widths = [], [], []
+        with torch.inference_mode(), self._autocast():
+            planes = self.net.encode(x)
+            for chunk in p.split(self.config.chunk_size):
+                aff = torch.sigmoid(self.net.affordance(planes, chunk[None]).float())[0]
+                quat, score, width, _ = self._orientations(planes, chunk)
+                quals.append(aff * score.float())
+                rots.append(quat.float())
+                widths.append(width.float() * WIDTH_SCALE)
+        if not quals:
+            return PointPrediction(np.zeros(0), np.zeros((0, 4)), np.zeros(0))
+        return PointPrediction(*(torch.cat(v).cpu().numpy() for v in (quals, rots, widths)))
 
     def sample_trajectories(self, grid: np.ndarray, point, n: int = 8, seed: int = 0) -> np.ndarray:
         """The reverse diffusion of ``n`` orientations at one ``point (3,)`` (workspace metres), every step kept.

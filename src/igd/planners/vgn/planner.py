@@ -70,6 +70,10 @@ class VGNPlanner(TorchPlanner):
             qual, rot, width = self.net(x)
         return qual[0].cpu().numpy(), rot[0].cpu().numpy(), width[0].cpu().numpy() * VOXEL_SIZE
 
+    def volumes(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The volumes of :meth:`predict` (quality, quaternions, widths in metres); points read the nearest voxel."""
+        return self.predict(grid)
+
     def plan(self, observation: Observation) -> Grasps:
         """Grasps for ``observation``, best first (one random detection under the 'vgn' protocol)."""
         tic = time.perf_counter()
