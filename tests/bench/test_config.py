@@ -56,7 +56,22 @@ def test_a_folder_is_stored_as_its_absolute_path_with_its_digest(tmp_path, monke
     assert cfg.objects == cfg.object_set == str(folder)
     assert cfg.identity()["objects_sha256"] == folder_digest(folder)
     assert BenchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    assert BenchConfig("vgn", objects="blocks").identity()["objects_sha256"] is None
+    blocks = BenchConfig("vgn", objects="blocks").identity()["objects_sha256"]
+    assert blocks is not None and blocks != BenchConfig("vgn", scene="pile").identity()["objects_sha256"]
+
+
+def test_a_set_whose_membership_changes_does_not_resume(tmp_path, monkeypatch):
+    """Our sets are named, and a name may be given another membership (pile/test was): the digest of the
+    member names is part of a run's identity, so old results never resume as the new set's."""
+    from igd.bench import runner
+    from igd.sim import objects
+
+    cfg = BenchConfig("topdown", objects="blocks", rounds=1, seeds=[0], out=str(tmp_path / "run"))
+    runner.prepare_out(cfg, resume=False)
+    monkeypatch.setattr(objects, "object_set_members", lambda name: ["gen/block_000"])
+    with pytest.raises(IGDError, match="objects_sha256"):
+        runner.prepare_out(BenchConfig("topdown", objects="blocks", rounds=1, seeds=[0], out=str(tmp_path / "run")),
+                           resume=True)
 
 
 def test_dict_round_trip(tmp_path):

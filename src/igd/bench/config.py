@@ -24,7 +24,8 @@ Views = Literal["side", "circle6"]
 
 #: Fields that decide a run's numbers; a resume must match the stored run on each of them.
 #: ``weights_sha256`` stands for the weights (the path may move, the bytes must not change).
-#: ``objects_sha256`` stands for a folder of URDFs (None for our sets), as the weights' digest does.
+#: ``objects_sha256`` stands for the objects (a folder's files, or one of our sets' member names), as the
+#: weights' digest does for the weights.
 RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "objects_sha256", "noise", "views",
                  "object_count", "max_consecutive_failures", "overrides")
 
@@ -155,12 +156,13 @@ class BenchConfig:
 
     @property
     def objects_sha256(self) -> Optional[str]:
-        """Digest of the object folder's files (:func:`igd.sim.folder.folder_digest`); None for a set."""
-        from igd.sim.objects import object_folder
+        """Digest of the object folder's files (:func:`igd.sim.folder.folder_digest`), or for one of our sets of
+        its member names, so that results of a set whose membership changed never resume as the same run."""
+        from igd.sim.objects import object_folder, object_set_members
 
         folder = object_folder(self.objects)
         if folder is None:
-            return None
+            return hashlib.sha256("\n".join(object_set_members(self.object_set)).encode()).hexdigest()
         from igd.sim.folder import folder_digest
 
         return folder_digest(folder)
