@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/match}
 SEEDS=${SEEDS:-"100 101 102 103"}
 ROUNDS=${ROUNDS:-25}
-PLANNER=${PLANNER:-"--planner giga --weights /work/shared/peers/giga_pile.pt"}
+PLANNER=${PLANNER:-"--planner giga --weights weights/giga-pile-authors.pt"}
 run() {  # run NAME SCENE ARGS...
   local name=$1 scene=$2; shift 2
   OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/match_difficulty.py $PLANNER --scene "$scene" \

@@ -83,11 +83,12 @@ GEN_TEST_PACKED = ("box_000", "box_001", "cylinder_000", "cylinder_001", "bottle
 PILE_TEST = (
     "gen/hammer_000", "gen/hammer_001", "gen/hammer_002", "gen/pliers_000", "gen/pliers_001", "gen/pliers_002",
     "gen/shoe_000", "gen/shoe_001", "gen/shoe_002", "gen/donut_000", "gen/donut_001", "gen/donut_002",
-    "gen/bulb_000", "gen/bulb_001", "gen/bulb_002", "gen/bowl_000", "gen/bowl_001", "gen/bowl_002",
-    "gen/mug_000", "gen/mug_001", "gen/mug_002", "gen/spraycan_000", "gen/spraycan_001", "gen/spraycan_002",
-    "gen/wrench_000", "gen/wrench_001", "gen/wrench_002", "gen/jar_000", "gen/jar_001", "gen/jar_002",
-    "gen/bigbox_000", "gen/bigbox_001", "gen/bigbox_002", "gen/torus_000", "gen/torus_001",
-    "ycb/048_hammer", "ycb/035_power_drill", "ycb/019_pitcher_base", "ycb/025_mug", "ycb/044_flat_screwdriver",
+    "gen/bulb_000", "gen/bulb_001", "gen/bowl_000", "gen/bowl_001", "gen/bowl_002",
+    "gen/mug_000", "gen/mug_001", "gen/mug_002", "gen/spraycan_000", "gen/spraycan_001",
+    "gen/wrench_000", "gen/wrench_001", "gen/wrench_002", "gen/wrench_003", "gen/jar_000", "gen/jar_001",
+    "gen/bigbox_000", "gen/bigbox_001", "gen/bigbox_002", "gen/bigbox_003", "gen/bigbox_004", "gen/bigbox_005",
+    "ycb/003_cracker_box", "ycb/004_sugar_box", "ycb/007_tuna_fish_can", "ycb/010_potted_meat_can",
+    "ycb/035_power_drill", "ycb/036_wood_block",
 )
 
 # The train pools are frozen: data was generated on them, so no new kind, set or package version may
@@ -152,7 +153,7 @@ def _test_sets() -> Dict[str, List[str]]:
 
     gen_pile_v1 = [f"gen/{k}_000" for k in GEN_TEST_PILE_V1_KINDS]
     return {
-        "pile/test": _ycb(YCB_TEST_PILE_V1) + _random(RANDOM_TEST_PILE_V1) + gen_pile_v1,
+        "pile/test": list(PILE_TEST),
         "pile/test-v1": _ycb(YCB_TEST_PILE_V1) + _random(RANDOM_TEST_PILE_V1) + gen_pile_v1,
         "packed/test": _ycb(YCB_TEST_PACKED) + _random(RANDOM_TEST_PACKED) + [f"gen/{g}" for g in GEN_TEST_PACKED],
         "_gen_test": [n for n in assets.gen_names() if int(n[-3:]) in GEN_TEST_INDICES],
