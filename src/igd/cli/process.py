@@ -10,11 +10,15 @@ examples:
   # VGN only needs grids: skip the occupancy labels
   igd process data/raw/packed-train data/processed/packed-train-vgn --occ-points 0
 
+  # add training negatives to a finished processed root (resumable): dropped/grasps.csv, negatives/<id>.npz
+  igd process data/raw/packed-train data/processed/packed-train-dex --add-negatives
+
   # GIGA's released raw data (same layout; its absolute mesh paths must exist on this machine)
   igd process ~/giga/data_pile_train_raw data/processed/giga-pile --noise dex --workers 8
 
 outputs (in PROCESSED):
   grasps.csv (metres)  setup.json  splits.json  process.json  scenes/<id>.npz  occ/<id>/NNNN.npz
+  with --add-negatives: dropped/grasps.csv  negatives/<id>.npz  negatives.json (docs/data.md)
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="parallel workers of a local Ray cluster; 1 runs in this process without Ray (default: number of CPUs)")
     p("--address", help="address of a running Ray cluster ('auto' or host:port); default: a local cluster")
     p("--resume", action="store_true", help="keep the finished scenes in PROCESSED and process only the rest")
+    p("--add-negatives", action="store_true",
+      help="only add training negatives to the finished processed root PROCESSED of RAW: the labelled negatives "
+           "balancing dropped (dropped/grasps.csv) and certain negatives over the volume (negatives/<id>.npz); "
+           "scenes already done are kept")
     p("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -46,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
     """Process the raw root and print the summary."""
     from igd.data.process import ProcessConfig, format_summary, process_dataset
 
+    if args.add_negatives:
+        from igd.data import negatives
+
+        print(negatives.format_summary(negatives.add_negatives(args.raw, args.processed,
+                                                               progress=not args.no_progress)))
+        return 0
     cfg = ProcessConfig(raw=args.raw, out=args.processed, noise=args.noise, seed=args.seed,
                         occ_points=args.occ_points, occ_files=args.occ_files, val_fraction=args.val_fraction,
                         workers=args.workers, address=args.address)

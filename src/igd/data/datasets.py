@@ -19,13 +19,13 @@ by ``(seed, epoch, index)``: an item is the same whatever the worker or the orde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from igd.constants import SIZE
+from igd.constants import MAX_OPENING, SIZE
 from igd.data import keys, layout
 from igd.errors import IGDError
 
@@ -35,6 +35,7 @@ __all__ = ["GraspDataset", "SceneBatchedGraspDataset", "collate", "flatten_grasp
 SPLITS = ("train", "val", "all")
 #: The columns of :attr:`GraspDataset.row_values` ``(N, 8)``.
 ROW_COLUMNS = ("qx", "qy", "qz", "qw", "x", "y", "z", "width")
+_EXTRA_STREAM = 1  # the extra negatives of an item draw from (seed, epoch, index, 1)
 _CENTRE = np.array([SIZE / 2, SIZE / 2, 0.0])  # rotations of the augmentation turn about x = y = 0.15
 
 
@@ -83,7 +84,8 @@ def flatten_grasps(batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """A scene batch (``pos (S, K, 3)``, ...) → a grasp batch of ``S·K`` (``pos (S·K, 3)``, ...) whose
     scene tensors (``grid``, ``occ_points``, ``occ``) are repeated per grasp (views, no copies)."""
     s, k = batch[keys.POS].shape[:2]
-    out = {name: batch[name].reshape(s * k, *batch[name].shape[2:]) for name in keys.GRASP_KEYS}
+    out = {name: batch[name].reshape(s * k, *batch[name].shape[2:])
+           for name in keys.GRASP_KEYS + keys.OPTIONAL_GRASP_KEYS if name in batch}
     for name in keys.SCENE_KEYS:
         if name in batch:
             t = batch[name]
@@ -178,18 +180,29 @@ class _ProcessedRoot(torch.utils.data.Dataset):
         idx = rng.choice(len(points), self.occ_points, replace=len(points) < self.occ_points)
         return points[idx], occ[idx].astype(np.float32)
 
-    def _sample(self, scene: int, rows, rng: np.random.Generator) -> Dict[str, torch.Tensor]:
-        """One item from scene number ``scene`` and its ``rows`` (an index: one grasp; ``(K,)``: K grasps)."""
+    def _sample(self, scene: int, rows, rng: np.random.Generator,
+                extra: Optional[Callable[[np.random.Generator], tuple]] = None) -> Dict[str, torch.Tensor]:
+        """One item from scene number ``scene`` and its ``rows`` (an index: one grasp; ``(K,)``: K grasps);
+        ``extra(rng)`` → ``(values (E, 8), labels (E,), certain (E,))`` rows appended after the K."""
         scene_id = self.scenes[scene]
         grid = self.grid(scene_id)
         values = np.array(self.row_values[rows])  # a copy: items never share memory with the dataset
+        labels = np.array(self.row_labels[rows])
+        certain = None
+        if extra is not None:
+            more, more_labels, certain = extra(rng)
+            certain = np.concatenate([np.zeros(len(values), np.float32), certain])
+            values = np.concatenate([values, more]).astype(np.float32)
+            labels = np.concatenate([labels, more_labels]).astype(np.float32)
         quat, pos, width = (np.ascontiguousarray(values[..., i:j]) for i, j in ((0, 4), (4, 7), (7, 8)))
         points, occ = self.occupancy(scene_id, rng) if self.occ_points else (None, None)
         if self.augment:
             grid, pos, quat, points = rotate_about_z(int(rng.integers(4)), grid, pos, quat, points)
         item = {keys.GRID: torch.from_numpy(np.array(grid, np.float32)), keys.POS: torch.from_numpy(pos),
                 keys.QUAT: torch.from_numpy(quat), keys.WIDTH: torch.from_numpy(width[..., 0]),
-                keys.LABEL: torch.as_tensor(self.row_labels[rows])}
+                keys.LABEL: torch.as_tensor(labels)}
+        if certain is not None:
+            item[keys.CERTAIN] = torch.from_numpy(certain)
         if points is not None:
             item[keys.OCC_POINTS], item[keys.OCC] = torch.from_numpy(points), torch.from_numpy(occ)
         return item
@@ -228,25 +241,85 @@ class GraspDataset(_ProcessedRoot):
 
 
 class SceneBatchedGraspDataset(_ProcessedRoot):
-    """One scene per item with ``grasps_per_scene`` (K) of its grasps.
+    """One scene per item with ``grasps_per_scene`` (K) of its grasps, then optional extra negatives.
 
     The K rows are drawn without replacement, or with replacement when the scene has fewer than K,
     from the scene's rows as stored (balanced data: positives and negatives in their stored mix).
+    ``dropped_negatives`` (D) more rows come from the labelled negatives balancing dropped
+    (``dropped/grasps.csv``; a scene with none of those draws from its stored negatives), and
+    ``certain_negatives`` (C) from the scene's certain negatives (``negatives/<id>.npz``: label 0,
+    width 0.08, a uniformly random orientation, since every orientation fails there; a scene with
+    none draws these C rows as the D rows instead). Both files come from
+    ``igd process RAW PROCESSED --add-negatives`` (:mod:`igd.data.negatives`).
     Other arguments as :class:`GraspDataset`.
 
-    Item: ``grid (1, 40, 40, 40)``, ``pos (K, 3)``, ``quat (K, 4)``, ``width (K,)``, ``label (K,)``,
-    ``occ_points (P, 3)``, ``occ (P,)``; :func:`collate` stacks S scenes, :func:`flatten_grasps`
-    makes an ``S·K`` grasp batch of it.
+    Item: ``grid (1, 40, 40, 40)``, ``pos (N, 3)``, ``quat (N, 4)``, ``width (N,)``, ``label (N,)``
+    with ``N = K + D + C`` in that order, ``certain (N,)`` (1 = a certain negative; only when
+    ``C > 0``), ``occ_points (P, 3)``, ``occ (P,)``; :func:`collate` stacks S scenes,
+    :func:`flatten_grasps` makes an ``S·N`` grasp batch of it.
     """
 
-    def __init__(self, root, raw_root=None, split: str = "train", grasps_per_scene: int = 32, **kwargs):
+    def __init__(self, root, raw_root=None, split: str = "train", grasps_per_scene: int = 32,
+                 dropped_negatives: int = 0, certain_negatives: int = 0, **kwargs):
         if grasps_per_scene < 1:
             raise IGDError(f"grasps_per_scene must be >= 1, got {grasps_per_scene}")
+        for name, value in (("dropped_negatives", dropped_negatives), ("certain_negatives", certain_negatives)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise IGDError(f"{name} must be an int >= 0 (rows per scene item), got {value!r}")
         super().__init__(root, raw_root, split, **kwargs)
         self.grasps_per_scene = int(grasps_per_scene)
-        order = np.argsort(self.row_scene, kind="stable")
-        starts = np.searchsorted(self.row_scene[order], np.arange(1, len(self.scenes)))
-        self._rows = np.split(order, starts)  # row indices of each scene, in file order
+        self.dropped_negatives, self.certain_negatives = int(dropped_negatives), int(certain_negatives)
+        self._rows = _rows_per_scene(self.row_scene, len(self.scenes))  # row indices of each scene, in file order
+        self._negatives = self._read_dropped() if dropped_negatives or certain_negatives else None
+        self._certain: Dict[str, np.ndarray] = {}
+        if certain_negatives:
+            for scene_id in self.scenes:  # fail now, with the file's name, rather than mid-epoch
+                self._certain[scene_id] = _read_certain(self.root, scene_id)
+
+    def _read_dropped(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """Per scene ``(values (n, 8), labels (n,))`` of the rows extra negatives come from: its dropped
+        negatives; a scene with none, its stored negatives; a scene with neither, its stored rows."""
+        from igd.data.negatives import DROPPED_DIR
+
+        folder = self.root / DROPPED_DIR
+        if not (folder / layout.GRASPS_FILE).is_file():
+            raise IGDError(f"{folder / layout.GRASPS_FILE}: missing; add it with "
+                           f"'igd process RAW {self.root} --add-negatives'")
+        dropped = layout.check_grasps(layout.read_grasps(folder), folder / layout.GRASPS_FILE)
+        dropped = dropped[np.isin(dropped["scene_id"], np.asarray(self.scenes, dtype=dropped["scene_id"].dtype))]
+        index = {s: i for i, s in enumerate(self.scenes)}
+        scene_of = np.array([index[str(s)] for s in dropped["scene_id"]], np.int64)
+        values = np.stack([dropped[c] for c in ROW_COLUMNS], axis=1).astype(np.float32)
+        labels = dropped["label"].astype(np.float32)
+        out = []
+        for scene, rows in enumerate(_rows_per_scene(scene_of, len(self.scenes))):
+            if len(rows) == 0:
+                rows = self._rows[scene]
+                negative = rows[self.row_labels[rows] == 0]
+                rows = negative if len(negative) else rows
+                out.append((self.row_values[rows], self.row_labels[rows]))
+            else:
+                out.append((values[rows], labels[rows]))
+        return out
+
+    def _extra_rows(self, scene: int, rng: np.random.Generator) -> tuple:
+        """``(values (D + C, 8), labels (D + C,), certain (D + C,))`` of one item."""
+        d, c = self.dropped_negatives, self.certain_negatives
+        values, labels = self._negatives[scene]
+        pick = rng.choice(len(values), d, replace=len(values) < d)
+        rows, row_labels, certain = [values[pick]], [labels[pick]], np.zeros(d + c, np.float32)
+        points = self._certain.get(self.scenes[scene])
+        if c and points is not None and len(points):
+            pos = points[rng.choice(len(points), c, replace=len(points) < c)]
+            quat = Rotation.random(c, random_state=rng).as_quat().astype(np.float32)
+            rows.append(np.concatenate([quat, pos, np.full((c, 1), MAX_OPENING, np.float32)], axis=1))
+            row_labels.append(np.zeros(c, np.float32))
+            certain[d:] = 1.0
+        elif c:  # no certain negative in this scene: labelled negatives instead
+            pick = rng.choice(len(values), c, replace=len(values) < c)
+            rows.append(values[pick])
+            row_labels.append(labels[pick])
+        return np.concatenate(rows), np.concatenate(row_labels), certain
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -256,8 +329,26 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
         rows = self._rows[index]
         k = self.grasps_per_scene
         pick = rows[rng.choice(len(rows), k, replace=len(rows) < k)]
-        return self._sample(index, pick, rng)
+        extra = None
+        if self.dropped_negatives or self.certain_negatives:  # their own stream: the rest of the item is as without
+            own = np.random.default_rng([self.seed, self.epoch, int(index), _EXTRA_STREAM])
+            extra = lambda _: self._extra_rows(index, own)  # noqa: E731
+        return self._sample(index, pick, rng, extra)
 
     def __repr__(self) -> str:
         return (f"SceneBatchedGraspDataset({str(self.root)!r}, split={self.split!r}, scenes={len(self)}, "
-                f"grasps_per_scene={self.grasps_per_scene})")
+                f"grasps_per_scene={self.grasps_per_scene}, dropped_negatives={self.dropped_negatives}, "
+                f"certain_negatives={self.certain_negatives})")
+
+
+def _rows_per_scene(row_scene: np.ndarray, n_scenes: int) -> List[np.ndarray]:
+    """Row indices of each scene ``0 .. n_scenes - 1``, in file order."""
+    order = np.argsort(row_scene, kind="stable")
+    starts = np.searchsorted(row_scene[order], np.arange(1, n_scenes))
+    return np.split(order, starts)
+
+
+def _read_certain(root: Path, scene_id: str) -> np.ndarray:
+    from igd.data.negatives import read_negatives
+
+    return read_negatives(root, scene_id)

@@ -34,7 +34,7 @@ from igd.data import layout
 from igd.errors import IGDError
 from igd.parallel import run_tasks
 
-__all__ = ["ProcessConfig", "PROCESS_FILE", "BALANCE_LOWER", "BALANCE_UPPER", "clean_and_balance",
+__all__ = ["ProcessConfig", "PROCESS_FILE", "BALANCE_LOWER", "BALANCE_UPPER", "balance_masks", "clean_and_balance",
            "split_scenes", "scene_rng", "fuse_grid", "process_scene", "process_dataset", "format_summary"]
 
 PROCESS_FILE = "process.json"  # the settings of a processed root (checked on --resume) and its summary
@@ -84,21 +84,31 @@ class ProcessConfig:
 # --------------------------------------------------------------------------------------------------
 # rows and scenes
 # --------------------------------------------------------------------------------------------------
-def clean_and_balance(grasps: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, dict]:
-    """GIGA's clean/balance of ``grasps`` (structured, metres) → ``(kept rows in file order, counts)``."""
+def balance_masks(grasps: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """GIGA's clean/balance as masks over ``grasps`` (structured, metres): ``(inside (N,), keep (N,))``;
+    the kept rows are ``inside & keep``, the negatives balancing dropped ``inside & ~keep``."""
     pos = np.stack([grasps["x"], grasps["y"], grasps["z"]], axis=1)
     inside = np.all((pos >= BALANCE_LOWER) & (pos <= BALANCE_UPPER), axis=1)
-    rows = grasps[inside]
-    positives = np.flatnonzero(rows["label"] == 1)
-    negatives = np.flatnonzero(rows["label"] == 0)
+    rows = np.flatnonzero(inside)
+    positives = rows[grasps["label"][rows] == 1]
+    negatives = np.flatnonzero(grasps["label"][rows] == 0)
     n_drop = max(0, len(negatives) - len(positives))
     drop = rng.choice(negatives, size=n_drop, replace=False) if n_drop else np.zeros(0, np.int64)
-    keep = np.ones(len(rows), bool)
-    keep[drop] = False
-    counts = {"rows_raw": int(len(grasps)), "rows_outside": int((~inside).sum()), "negatives_dropped": int(n_drop),
-              "rows": int(keep.sum()), "positives": int(len(positives)),
-              "negatives": int(len(negatives) - n_drop)}
-    return rows[keep], counts
+    keep = np.ones(len(grasps), bool)
+    keep[rows[drop]] = False
+    return inside, keep
+
+
+def clean_and_balance(grasps: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, dict]:
+    """GIGA's clean/balance of ``grasps`` (structured, metres) → ``(kept rows in file order, counts)``."""
+    inside, keep = balance_masks(grasps, rng)
+    kept = inside & keep
+    positives = int((grasps["label"][inside] == 1).sum())
+    negatives = int((grasps["label"][inside] == 0).sum())
+    n_drop = int((inside & ~keep).sum())
+    counts = {"rows_raw": int(len(grasps)), "rows_outside": int((~inside).sum()), "negatives_dropped": n_drop,
+              "rows": int(kept.sum()), "positives": positives, "negatives": negatives - n_drop}
+    return grasps[kept], counts
 
 
 def split_scenes(scene_ids: Sequence[str], val_fraction: float, seed: int) -> Tuple[List[str], List[str]]:
