@@ -12,6 +12,11 @@ examples:
   igd train --planner igd --data data/pile/processed --out runs/igd-smoke --epochs 1 --max-steps 20 \
       --set features=8 --set unet_filters=8
 
+  # GIGA with 32 more labelled negatives (dropped by balancing) and 32 certain negatives per scene item
+  igd process data/raw/packed-train data/processed/packed-train-dex --add-negatives
+  igd train --planner giga --data data/processed/packed-train-dex --out runs/giga-neg --epochs 12 \
+      --dropped-negatives 32 --certain-negatives 32
+
   # continue a killed run (same settings; more --epochs is allowed)
   igd train --planner igd --data data/pile/processed --out runs/igd --epochs 12 --resume
 
@@ -54,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--max-steps", type=int, help="stop after this many optimiser steps in all")
     p("--val-every", type=int, default=1, help="validate every N epochs (default: 1)")
     p("--log-every", type=int, default=10, help="steps per train row of metrics.csv (default: 10)")
+    p("--dropped-negatives", type=int, default=0, metavar="D",
+      help="per scene item, D more rows from the labelled negatives balancing dropped (PROCESSED/dropped/, "
+           "made by 'igd process RAW PROCESSED --add-negatives'); training split only (default: 0)")
+    p("--certain-negatives", type=int, default=0, metavar="C",
+      help="per scene item, C certain negatives over the volume (PROCESSED/negatives/, same command): label 0, "
+           "quality / affordance only; training split only (default: 0)")
     p("--occ-points", type=int, default=2048, help="occupancy points per scene (giga, igd; default: 2048)")
     p("--augment", action="store_true", help="random 90-degree turns about the vertical axis")
     p("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
@@ -90,7 +101,8 @@ def config_from_args(args: argparse.Namespace):
         planner=planner, data=args.data, raw=args.raw, out=args.out, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, grasps_per_scene=args.grasps_per_scene, lr=args.lr,
         weight_decay=args.weight_decay, max_steps=args.max_steps, val_every=args.val_every,
-        log_every=args.log_every, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
+        log_every=args.log_every, dropped_negatives=args.dropped_negatives,
+        certain_negatives=args.certain_negatives, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
         init=init, planner_config=parse_assignments(args.planner_set), accelerator=args.accelerator,
         devices=args.devices, strategy=args.strategy, precision=args.precision, resume=args.resume,
         progress=not args.no_progress)

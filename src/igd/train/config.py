@@ -52,6 +52,14 @@ class TrainConfig:
     """Validate every N epochs (and after the last)."""
     log_every: int = 10
     """Steps averaged into one train row of metrics.csv."""
+    dropped_negatives: int = 0
+    """Per scene item, this many more rows drawn from the labelled negatives balancing dropped
+    (``PROCESSED/dropped/grasps.csv``, from ``igd process RAW PROCESSED --add-negatives``); training
+    split only, scene-batched only. 0: none (the balanced rows alone)."""
+    certain_negatives: int = 0
+    """Per scene item, this many certain negatives over the volume (``PROCESSED/negatives/<id>.npz``):
+    label 0, they supervise only the quality (GIGA, VGN) or the affordance (IGD); training split only,
+    scene-batched only. 0: none."""
     occ_points: int = 2048
     """Occupancy points per scene for planners whose loss has an occupancy term."""
     augment: bool = False
@@ -86,7 +94,8 @@ class TrainConfig:
             raise IGDError(f"TrainConfig.raw: give no raw root, one, or one per processed root "
                            f"({len(self.data)}), got {len(self.raw)}")
         for name, lo in (("epochs", 1), ("batch_size", 1), ("val_every", 1), ("log_every", 1),
-                         ("occ_points", 1), ("workers", 0), ("devices", 1), ("seed", 0)):
+                         ("occ_points", 1), ("workers", 0), ("devices", 1), ("seed", 0),
+                         ("dropped_negatives", 0), ("certain_negatives", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
                 raise IGDError(f"TrainConfig.{name} must be an int >= {lo}, got {value!r}")
@@ -102,6 +111,9 @@ class TrainConfig:
                               ("precision", _PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise IGDError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        if (self.dropped_negatives or self.certain_negatives) and self.grasps_per_scene == 0:
+            raise IGDError("TrainConfig: dropped_negatives and certain_negatives add rows to scene items; "
+                           "they need grasps_per_scene > 0 (or its default)")
 
     @property
     def run(self) -> Path:
@@ -132,7 +144,10 @@ class TrainConfig:
 
 
 def config_differences(old: dict, new: dict) -> list[str]:
-    """Fields (outside :data:`RESUMABLE_FIELDS`) whose values differ: ``'name: old -> new'``."""
+    """Fields (outside :data:`RESUMABLE_FIELDS`) whose values differ: ``'name: old -> new'``. A field
+    that one side lacks (a run saved before the field existed) counts as its default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    old, new = {**defaults, **old}, {**defaults, **new}
     out = []
     for name in sorted(set(old) | set(new)):
         if name in RESUMABLE_FIELDS:

@@ -64,8 +64,15 @@ def build_datasets(config: TrainConfig, planner: Planner, split: str) -> torch.u
     for i, root in enumerate(config.data):
         kwargs = dict(raw_root=config.raw_for(i), split=split, occ_points=occ, seed=config.seed,
                       augment=config.augment and split == "train")
-        parts.append(SceneBatchedGraspDataset(root, grasps_per_scene=k, **kwargs) if k
-                     else GraspDataset(root, **kwargs))
+        if k:
+            extra = dict(dropped_negatives=config.dropped_negatives, certain_negatives=config.certain_negatives) \
+                if split == "train" else {}  # validation on the stored rows: a loss comparable between runs
+            parts.append(SceneBatchedGraspDataset(root, grasps_per_scene=k, **kwargs, **extra))
+        elif config.dropped_negatives or config.certain_negatives:
+            raise IGDError(f"--dropped-negatives / --certain-negatives add rows to scene items; planner "
+                           f"'{config.planner}' trains one grasp per item here: pass --grasps-per-scene K > 0")
+        else:
+            parts.append(GraspDataset(root, **kwargs))
     return parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
 
 

@@ -23,6 +23,12 @@ Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here)
 - **scene-batched**: ``grid (S, 1, 40, 40, 40)``, ``pos (S, K, 3)``, ``quat (S, K, 4)``, ``width (S, K)``,
   ``label (S, K)``, ``occ_points (S, P, 3)``, ``occ (S, P)``: each grid is encoded once for its K grasps.
 
+A label-0 row trains the quality only (its rotation and width terms are weighted by ``y = 0``); so
+do the certain negatives over the volume (``certain`` = 1 in the batch, :mod:`igd.data.negatives`),
+which are label-0 rows with a random orientation: no other term sees them, and this loss needs no
+``certain`` key. The means run over all K rows of an item, extra negatives included, so adding them
+lowers the positives' share of the quality term.
+
 Both give the same number on the same data: a per-grasp batch made of S scenes × K grasps
 (:func:`igd.data.datasets.flatten_grasps`, occupancy repeated per grasp) averages the occupancy
 term over S·K copies of S scenes, which is the scene-batched mean over S scenes. In the reference the

@@ -34,6 +34,15 @@ largest"; a sample whose nearest target is not its own gets fresh noise, up to `
 times (at t = 99 one draw lands in the wrong cell about half the time, so after 20 tries about
 one in a million is left); those left are dropped from L_ddpm (``renoise_left`` counts them).
 
+**Label-0 rows and certain negatives.** A label-0 row (a labelled failure) trains the affordance
+(target 0) and gives the classifier its 4 targets and negatives, all label 0; it has no L_ddpm and no
+L_w term (both are weighted by y). Certain negatives over the volume (``certain`` = 1 in the batch,
+:mod:`igd.data.negatives`: positions where every orientation fails) train the affordance only: the
+classifier is left without them (:func:`_classifier_mean`), because IGD queries it only at the
+positions its affordance chose and with orientations its diffuser proposed, and 100 classifier
+samples per such row would shift the classifier's class balance to teach what the affordance
+already decides. With no ``certain`` key the loss is exactly the paper's.
+
 Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here), as GIGA's loss:
 per grasp ``pos (B, 3)`` … (the reference's) and scene-batched ``pos (S, K, 3)`` …, each grid encoded
 once for its K grasps. All means are over grasps, targets or points, so the two layouts give the same
@@ -202,6 +211,15 @@ def _fraction(flags: torch.Tensor, among: torch.Tensor) -> float:
     return float((flags & among).sum()) / max(1, int(among.sum()))
 
 
+def _classifier_mean(focal: torch.Tensor, certain: Optional[torch.Tensor], shape) -> torch.Tensor:
+    """Mean of the classifier's ``focal (S, K, M)`` over the labelled grasps' samples: certain negatives
+    (``certain`` 1) are left out (their position alone fails, which the affordance learns)."""
+    if certain is None:
+        return focal.mean()
+    keep = (1.0 - certain.float().reshape(shape)).unsqueeze(-1).to(focal.dtype)  # (S, K, 1)
+    return (focal * keep).sum() / (keep.sum() * focal.shape[-1]).clamp(min=1.0)
+
+
 def igd_loss(net, batch: Dict[str, torch.Tensor],
              generator: Optional[torch.Generator] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
     """IGD's loss of ``net`` (an :class:`~igd.planners.igd.model.IGDNet`) on ``batch`` → (loss, metrics).
@@ -209,6 +227,7 @@ def igd_loss(net, batch: Dict[str, torch.Tensor],
     ``generator`` drives the timesteps, the noise and the negatives (None: torch's global generator).
     A batch without positives gives ``L_ddpm = L_w = 0`` (``no_positives = 1``), never NaN.
     """
+    certain = batch.get(keys.CERTAIN)  # (S, K) or (B,): certain negatives, if the dataset added any
     batch = as_scene_batch(batch, "IGD")
     label = batch[keys.LABEL]  # (S, K)
     s, k = label.shape
@@ -232,7 +251,8 @@ def igd_loss(net, batch: Dict[str, torch.Tensor],
     p_c, q_c, y_c = classifier_samples(p, targets, label, settings.neg_rounds, settings.jitter, generator)
     m = p_c.shape[2]
     grasp_logit = net.classify(planes, p_c.reshape(s, k * m, 3), q_c.reshape(s, k * m, 4)).reshape(s, k, m)
-    loss_grasp = focal_loss(grasp_logit, y_c, settings.focal_alpha, settings.focal_gamma).mean()
+    loss_grasp = _classifier_mean(focal_loss(grasp_logit, y_c, settings.focal_alpha, settings.focal_gamma),
+                                  certain, label.shape)
 
     loss = loss_ddpm + loss_aff + loss_grasp + WIDTH_WEIGHT * loss_width + loss_occ
     with torch.no_grad():
