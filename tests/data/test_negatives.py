@@ -208,3 +208,37 @@ def test_extra_negatives_without_their_files_name_the_file(tmp_path, with_negati
         SceneBatchedGraspDataset(root, split="all", grasps_per_scene=4, occ_points=0, dropped_negatives=2)
     with pytest.raises(IGDError, match="dropped_negatives must be an int >= 0"):
         SceneBatchedGraspDataset(root, split="all", grasps_per_scene=4, occ_points=0, dropped_negatives=-1)
+
+
+def test_probe_negatives_keep_points_whose_six_yaws_all_fail_the_geometric_checks(box_scene):
+    from igd.data.negatives import probe_negatives
+
+    top = [0.10, 0.10, box_scene.hi[2] + 0.02]  # 2 cm over the box's top: a top-down grasp closes on it
+    table = [box_scene.hi[0] + 0.007, 0.10, TABLE_HEIGHT + 0.006]  # beside it, the fingers meet the table
+    points = np.array([top, table])
+    kept = probe_negatives(points, box_scene.items, np.random.default_rng(0), 2)
+    np.testing.assert_allclose(kept, [table], atol=1e-6)
+    assert len(probe_negatives(points, box_scene.items, np.random.default_rng(0), 0)) == 0
+
+
+def test_probe_negatives_of_a_root_and_a_changed_setting(with_negatives, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setenv("IGD_CACHE", str(with_negatives.cache))
+    raw = str(with_negatives.raw.root)
+    assert main(["process", raw, str(with_negatives.root), "--add-negatives", "--probe-negatives", "5",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was made with --probe-negatives 0, not 5" in err[0]
+    root = Path(shutil.copytree(with_negatives.root, tmp_path / "copy"))
+    shutil.rmtree(root / "negatives")
+    assert main(["process", raw, str(root), "--add-negatives", "--probe-negatives", "30", "--no-progress"]) == 0
+    info = json.loads((root / NEGATIVES_INFO).read_text())
+    assert info["probe"] == 30 and 0 < info["probe_negatives"] <= info["probe_tried"] <= 30 * info["scenes"]
+    for scene_id, boxes in with_negatives.raw.scenes.items():
+        far, both = read_negatives(root, scene_id), read_negatives(root, scene_id, probe=True)
+        np.testing.assert_array_equal(both[: len(far)], far)
+        near = both[len(far):].astype(np.float64)
+        if len(near):  # the probe's points lie within reach of a box (the others are already certain)
+            d = np.min([_box_distance(near, lo, hi) for lo, hi in boxes], axis=0)
+            assert d.max() <= REACH + QUERY_SLACK

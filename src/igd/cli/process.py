@@ -12,6 +12,7 @@ examples:
 
   # add training negatives to a finished processed root (resumable): dropped/grasps.csv, negatives/<id>.npz
   igd process data/raw/packed-train data/processed/packed-train-dex --add-negatives
+  igd process data/raw/packed-train data/processed/packed-train-dex --add-negatives --probe-negatives 500
 
   # GIGA's released raw data (same layout; its absolute mesh paths must exist on this machine)
   igd process ~/giga/data_pile_train_raw data/processed/giga-pile --noise dex --workers 8
@@ -47,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="only add training negatives to the finished processed root PROCESSED of RAW: the labelled negatives "
            "balancing dropped (dropped/grasps.csv) and certain negatives over the volume (negatives/<id>.npz); "
            "scenes already done are kept")
+    p("--probe-negatives", type=int, default=0, metavar="N",
+      help="with --add-negatives: also try N eligible voxels per scene within the hand's reach of an object "
+           "and keep those whose six generation yaws all fail the fast labeller's geometric checks (default: 0)")
     p("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -57,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.add_negatives:
         from igd.data import negatives
 
-        print(negatives.format_summary(negatives.add_negatives(args.raw, args.processed,
-                                                               progress=not args.no_progress)))
+        print(negatives.format_summary(negatives.add_negatives(args.raw, args.processed, progress=not args.no_progress,
+                                                               probe=args.probe_negatives)))
         return 0
     cfg = ProcessConfig(raw=args.raw, out=args.processed, noise=args.noise, seed=args.seed,
                         occ_points=args.occ_points, occ_files=args.occ_files, val_fraction=args.val_fraction,

@@ -247,7 +247,7 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
     from the scene's rows as stored (balanced data: positives and negatives in their stored mix).
     ``dropped_negatives`` (D) more rows come from the labelled negatives balancing dropped
     (``dropped/grasps.csv``; a scene with none of those draws from its stored negatives), and
-    ``certain_negatives`` (C) from the scene's certain negatives (``negatives/<id>.npz``: label 0,
+    ``certain_negatives`` (C) from the scene's certain negatives (``negatives/<id>.npz``, both kinds: label 0,
     width 0.08, a uniformly random orientation, since every orientation fails there; a scene with
     none draws these C rows as the D rows instead). Both files come from
     ``igd process RAW PROCESSED --add-negatives`` (:mod:`igd.data.negatives`).
@@ -351,4 +351,4 @@ def _rows_per_scene(row_scene: np.ndarray, n_scenes: int) -> List[np.ndarray]:
 def _read_certain(root: Path, scene_id: str) -> np.ndarray:
     from igd.data.negatives import read_negatives
 
-    return read_negatives(root, scene_id)
+    return read_negatives(root, scene_id, probe=True)

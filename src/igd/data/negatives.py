@@ -9,7 +9,9 @@ file (processed root)       what
                             processed root's seed, checked against its ``grasps.csv``
 ``negatives/<id>.npz``      ``points (M, 3) float32`` metres: voxel centres where the planner may
                             execute a grasp and where every orientation certainly fails;
-                            ``candidates ()`` int: the voxels that were eligible
+                            ``candidates ()`` int: the voxels that were eligible;
+                            ``probe_points (P, 3)``: eligible voxels within reach where the six
+                            generation yaws all fail the probe's checks, of ``probe_tried ()``
 ``negatives.json``          the settings (``reach``) and a summary
 ==========================  ========================================================================
 
@@ -27,6 +29,14 @@ another 5 mm, and the distance query another 1 mm of slack (:data:`QUERY_SLACK`)
 hand meets the table first): a failure whatever the orientation. The table does not count as
 geometry to grasp (it cannot be enclosed), so this is what covers the bare table between objects.
 It is conservative: most failures (collisions near objects) are not caught, only the empty ones.
+
+**Probe negatives** (optional, ``probe`` voxels per scene drawn from the eligible ones within reach):
+the six yaws of the generation (:func:`igd.data.sampling.grasp_frame` of the nearest surface's
+free-space normal, an object's or the table's) each fail the fast labeller's geometric checks (the
+hand penetrates a body on the approach, or nothing is in the closing region): what the data
+generation would label 0 without running physics (the checks agree with the simulated trials on
+99.9 % of yaws, docs/data.md). They are certain for the generation's label (six yaws), not for
+every orientation.
 """
 
 from __future__ import annotations
@@ -44,12 +54,15 @@ from igd.data import layout
 from igd.errors import IGDError
 
 __all__ = ["DROPPED_DIR", "NEGATIVES_DIR", "NEGATIVES_INFO", "REACH", "ObjectProbe", "add_negatives",
-           "candidate_voxels", "certain_negatives", "dropped_negatives", "negatives_path", "read_negatives"]
+           "candidate_voxels", "certain_negatives", "dropped_negatives", "negatives_path", "probe_negatives",
+           "read_negatives"]
 
 DROPPED_DIR = "dropped"  # dropped/grasps.csv: the grasps.csv layout, read by igd.data.layout.read_grasps
 NEGATIVES_DIR = "negatives"
 NEGATIVES_INFO = "negatives.json"
 NEGATIVE_KEYS = ("points", "candidates")
+PROBE_KEYS = ("probe_points", "probe_tried")
+_PROBE_STREAM = 2  # scene_rng stream of the voxels tried by the probe (0, 1: noise, occupancy)
 SAFETY = 0.005  # m added to the closing region's reach
 #: PyBullet's sphere-to-shape distances can be short by a fraction of a millimetre (0.25 mm seen
 #: against a box): anything this much beyond the ball still counts as within reach.
@@ -72,13 +85,15 @@ def negatives_path(root, scene_id: str) -> Path:
     return Path(root) / NEGATIVES_DIR / f"{scene_id}.npz"
 
 
-def read_negatives(root, scene_id: str) -> np.ndarray:
-    """The certain negatives of a scene: ``(M, 3)`` float32 metres (IGDError naming the file if bad)."""
+def read_negatives(root, scene_id: str, probe: bool = False) -> np.ndarray:
+    """The certain negatives of a scene, ``(M, 3)`` float32 metres; ``probe=True``: those of the six-yaw
+    probe check (:func:`probe_negatives`) appended. IGDError naming the file if missing or bad."""
     path = negatives_path(root, scene_id)
     if not path.is_file():
         raise IGDError(f"{path}: missing; add certain negatives to the processed root with "
                        f"'igd process RAW {root} --add-negatives'")
-    points = layout.load_npz(path, NEGATIVE_KEYS)["points"]
+    stored = layout.load_npz(path, NEGATIVE_KEYS + (PROBE_KEYS if probe else ()))
+    points = np.concatenate([stored["points"], stored["probe_points"]]) if probe else stored["points"]
     if points.ndim != 2 or points.shape[1] != 3:
         raise IGDError(f"{path}: points must be (M, 3) metres, got {points.shape}")
     return points.astype(np.float32)
@@ -184,36 +199,122 @@ def certain_negatives(grid: np.ndarray, items: Sequence[tuple], probe: Optional[
             probe.close()
 
 
+def _fill_probe(probe, items: Sequence[tuple]) -> None:
+    """The fast labeller's :class:`~igd.data.sampling.ProbeWorld` holding the scene: the objects (static,
+    from URDF, scale and pose) and the table slab the simulation builds."""
+    from igd.constants import TABLE_HEIGHT
+    from igd.geometry import Transform
+
+    for uid in probe.bodies:
+        probe.world.remove_body(uid)
+    probe.bodies = []
+    for urdf, scale, pose in items:
+        T = Transform.from_matrix(np.asarray(pose, np.float64))
+        uid = probe.world.load_urdf(urdf, T, scale=float(scale), fixed=True)
+        probe.world.set_pose(uid, T)
+        probe.bodies.append(uid)
+    probe.bodies.append(probe.world.add_box([0.5, 0.5, 0.025], [0.15, 0.15, TABLE_HEIGHT - 0.025], "table",
+                                            visual=False))
+
+
+def _surface_normal(probe, point: np.ndarray, dot: int) -> np.ndarray:
+    """The free-space normal of the surface nearest ``point``: an object's (from its nearest point) or the table's."""
+    from igd.constants import TABLE_HEIGHT
+
+    best, normal = point[2] - TABLE_HEIGHT, np.array([0.0, 0.0, 1.0])
+    for body in probe.bodies[:-1]:  # the objects; the last body is the table
+        for c in probe.world.p.getClosestPoints(-1, body, 0.3, collisionShapeA=dot,
+                                                collisionShapePositionA=point.tolist()):
+            if c[8] < best:
+                best, normal = c[8], np.asarray(c[7], np.float64)
+    return normal / max(np.linalg.norm(normal), 1e-12)
+
+
+def probe_negatives(points: np.ndarray, items: Sequence[tuple], rng: np.random.Generator, count: int) -> np.ndarray:
+    """Of ``count`` of ``points (N, 3)`` drawn at random (all of them if fewer), those where all six
+    generation yaws (frame from the nearest surface's normal, :func:`igd.data.sampling.grasp_frame`)
+    fail the fast labeller's geometric checks (approach collision or empty closing region): the
+    points the data would label 0 with no physics run. ``(M, 3)`` float32."""
+    import pybullet
+
+    from igd.data.sampling import FastLabeller, grasp_frame, probe_world, yaw_poses
+
+    if count <= 0 or len(points) == 0:
+        return np.zeros((0, 3), np.float32)
+    probe = probe_world()
+    _fill_probe(probe, items)
+    dot = probe.world.p.createCollisionShape(pybullet.GEOM_SPHERE, radius=1e-4)
+    labeller = FastLabeller()
+    labeller.probe = probe  # only its geometric checks are used: nothing is simulated
+    pick = rng.choice(len(points), min(count, len(points)), replace=False)
+    out = []
+    for point in points[np.sort(pick)]:
+        frame = grasp_frame(_surface_normal(probe, point, dot))
+        if all(labeller._precheck(pose) is not None for pose in yaw_poses(point, frame)):
+            out.append(point)
+    return np.asarray(out, np.float32).reshape(-1, 3)
+
+
 def _scene_items(raw, scene_id: str) -> List[tuple]:
     from igd.eval.evaluate import urdf_of_mesh
 
     return [(urdf_of_mesh(mesh), scale, pose) for mesh, scale, pose in layout.read_mesh_pose_list(raw, scene_id)]
 
 
-def add_negatives(raw, processed, progress: bool = True) -> dict:
+def _check_probe_setting(processed: Path, probe: int) -> None:
+    path = processed / NEGATIVES_INFO
+    if not path.is_file() or not (processed / NEGATIVES_DIR).is_dir():
+        return
+    try:
+        stored = int(json.loads(path.read_text()).get("probe", 0))
+    except (OSError, ValueError, TypeError) as e:
+        raise IGDError(f"{path}: unreadable ({type(e).__name__}); remove it and {processed / NEGATIVES_DIR}") from e
+    if stored != probe:
+        raise IGDError(f"{processed / NEGATIVES_DIR} was made with --probe-negatives {stored}, not {probe}: "
+                       "use that, or remove the folder to make it again")
+
+
+def add_negatives(raw, processed, progress: bool = True, probe: int = 0) -> dict:
     """Add ``dropped/grasps.csv``, ``negatives/<id>.npz`` and ``negatives.json`` to a finished processed
-    root (module docstring); resumable: scenes whose file exists are kept. Returns the summary."""
+    root (module docstring); resumable: scenes whose file exists are kept. ``probe``: voxels per scene
+    tried by :func:`probe_negatives` (0: none). Returns the summary."""
+    from igd.data.process import scene_rng
+
     start = time.perf_counter()
     processed = Path(processed)
+    if isinstance(probe, bool) or not isinstance(probe, int) or probe < 0:
+        raise IGDError(f"--probe-negatives must be an int >= 0 (voxels per scene), got {probe!r}")
     dropped = dropped_negatives(raw, processed)
+    seed = _processed_config(processed)["seed"]
+    _check_probe_setting(processed, probe)
     layout.write_grasps(processed / DROPPED_DIR, (tuple(r) for r in dropped))
     scenes = sorted(set(layout.read_grasps(processed)["scene_id"].astype(str)))
     todo = [s for s in scenes if not negatives_path(processed, s).is_file()]
     from tqdm.auto import tqdm
 
-    probe = ObjectProbe()
+    objects = ObjectProbe()
     try:
         for scene_id in tqdm(todo, unit="scene", desc="negatives", disable=not progress, file=sys.stderr):
-            points, n = certain_negatives(layout.read_grid(processed, scene_id), _scene_items(raw, scene_id), probe)
-            layout.atomic_savez(negatives_path(processed, scene_id), points=points, candidates=np.int64(n))
+            grid, items = layout.read_grid(processed, scene_id), _scene_items(raw, scene_id)
+            objects.load(items)
+            candidates = candidate_voxels(grid)
+            clear = objects.clear(candidates)
+            near = probe_negatives(candidates[~clear], items, scene_rng(seed, scene_id, _PROBE_STREAM), probe)
+            layout.atomic_savez(negatives_path(processed, scene_id), points=candidates[clear].astype(np.float32),
+                                candidates=np.int64(len(candidates)), probe_points=near, probe_tried=np.int64(
+                                    min(probe, int((~clear).sum()))))
     finally:
-        probe.close()
-    counts = [(len(read_negatives(processed, s)),
-               int(layout.load_npz(negatives_path(processed, s), NEGATIVE_KEYS)["candidates"])) for s in scenes]
-    found, candidates = (np.array(c) for c in zip(*counts))
-    summary = {"reach": REACH, "scenes": len(scenes), "dropped_negatives": int(len(dropped)),
+        objects.close()
+    counts = []
+    for s in scenes:
+        stored = layout.load_npz(negatives_path(processed, s), NEGATIVE_KEYS + PROBE_KEYS)
+        counts.append((len(stored["points"]), int(stored["candidates"]), len(stored["probe_points"]),
+                       int(stored["probe_tried"])))
+    found, candidates, near, tried = (np.array(c) for c in zip(*counts))
+    summary = {"reach": REACH, "probe": probe, "scenes": len(scenes), "dropped_negatives": int(len(dropped)),
                "certain_negatives": int(found.sum()), "candidate_voxels": int(candidates.sum()),
                "certain_share": float(found.sum() / max(1, candidates.sum())),
+               "probe_negatives": int(near.sum()), "probe_tried": int(tried.sum()),
                "scenes_without_certain": int((found == 0).sum()), "seconds": round(time.perf_counter() - start, 2)}
     layout.atomic_write_bytes(processed / NEGATIVES_INFO, json.dumps(summary, indent=1).encode())
     return summary
@@ -223,4 +324,5 @@ def format_summary(summary: Dict[str, object]) -> str:
     return (f"negatives: {summary['dropped_negatives']} labelled negatives dropped by balancing "
             f"({DROPPED_DIR}/{layout.GRASPS_FILE}); {summary['certain_negatives']} certain negatives of {summary['candidate_voxels']} "
             f"eligible voxels ({summary['certain_share']:.1%}; reach {summary['reach'] * 1000:.1f} mm) in "
-            f"{summary['scenes']} scenes, {summary['scenes_without_certain']} with none; {summary['seconds']} s")
+            f"{summary['scenes']} scenes, {summary['scenes_without_certain']} with none; {summary['probe_negatives']} "
+            f"of {summary['probe_tried']} voxels within reach fail all six yaws of the probe; {summary['seconds']} s")
