@@ -72,12 +72,14 @@ def test_planner_and_weights_mean_the_same_everywhere(tmp_path):
     """--planner NAME alone is a release or a path; --planner TYPE --weights W is those weights in that type."""
     choice = released.resolve_planner("giga-pile-authors")
     assert (choice.planner, choice.weights.name, choice.label) == ("giga", "giga-pile-authors.pt", "giga-pile-authors")
-    assert released.resolve_planner("giga", "giga-pile-authors") == choice  # a released name as --weights
+    as_weights = released.resolve_planner("giga", "giga-pile-authors")  # a released name as --weights
+    assert (as_weights.planner, as_weights.weights, as_weights.label) == ("giga", choice.weights,
+                                                                          "giga (giga-pile-authors)")
     assert released.resolve_planner("vgn").weights.name == "vgn_conv.pth"  # a type and a release: the release
     assert released.resolve_planner("topdown") == released.PlannerChoice("topdown", None, "topdown")
     ckpt = tmp_path / "last.pt"
     ckpt.write_bytes(b"x")
-    assert released.resolve_planner("igd", ckpt) == released.PlannerChoice("igd", ckpt, str(ckpt))
+    assert released.resolve_planner("igd", ckpt) == released.PlannerChoice("igd", ckpt, f"igd ({ckpt})")
     assert released.resolve_planner(str(ckpt)) == released.PlannerChoice(None, ckpt, str(ckpt))
 
 

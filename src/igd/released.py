@@ -216,7 +216,7 @@ def resolve_planner(planner: str, weights: str | os.PathLike | None = None) -> P
                        f"--planner {kind}")
     if path is None:
         raise IGDError(f"--weights {os.fspath(weights)} names a planner without weights; drop --weights")
-    return PlannerChoice(planner, path, label)
+    return PlannerChoice(planner, path, f"{planner} ({label})")
 
 
 def format_table() -> str:
