@@ -157,16 +157,7 @@ class ObjectProbe:
         self.bodies: List[int] = []
 
     def load(self, items: Sequence[tuple]) -> None:
-        from igd.geometry import Transform
-
-        for uid in self.bodies:
-            self.world.remove_body(uid)
-        self.bodies = []
-        for urdf, scale, pose in items:
-            T = Transform.from_matrix(np.asarray(pose, np.float64))
-            uid = self.world.load_urdf(urdf, T, scale=float(scale), fixed=True)
-            self.world.set_pose(uid, T)  # the recorded pose is the body's (as the simulation sets it)
-            self.bodies.append(uid)
+        self.bodies = _load_static(self.world, self.bodies, items)
 
     def clear(self, points: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: no object within :data:`REACH` of each point ``(N, 3)`` metres."""
@@ -183,6 +174,22 @@ class ObjectProbe:
 
     def close(self) -> None:
         self.world.close()
+
+
+def _load_static(world, old: Sequence[int], items: Sequence[tuple]) -> List[int]:
+    """Remove the bodies ``old`` from ``world`` and load each object ``(urdf, scale, pose (4, 4))`` of
+    ``items`` as a static body at its recorded pose (the body's, as the simulation sets it); their ids."""
+    from igd.geometry import Transform
+
+    for uid in old:
+        world.remove_body(uid)
+    bodies = []
+    for urdf, scale, pose in items:
+        T = Transform.from_matrix(np.asarray(pose, np.float64))
+        uid = world.load_urdf(urdf, T, scale=float(scale), fixed=True)
+        world.set_pose(uid, T)
+        bodies.append(uid)
+    return bodies
 
 
 def certain_negatives(grid: np.ndarray, items: Sequence[tuple], probe: Optional[ObjectProbe] = None
@@ -203,16 +210,8 @@ def _fill_probe(probe, items: Sequence[tuple]) -> None:
     """The fast labeller's :class:`~igd.data.sampling.ProbeWorld` holding the scene: the objects (static,
     from URDF, scale and pose) and the table slab the simulation builds."""
     from igd.constants import TABLE_HEIGHT
-    from igd.geometry import Transform
 
-    for uid in probe.bodies:
-        probe.world.remove_body(uid)
-    probe.bodies = []
-    for urdf, scale, pose in items:
-        T = Transform.from_matrix(np.asarray(pose, np.float64))
-        uid = probe.world.load_urdf(urdf, T, scale=float(scale), fixed=True)
-        probe.world.set_pose(uid, T)
-        probe.bodies.append(uid)
+    probe.bodies = _load_static(probe.world, probe.bodies, items)
     probe.bodies.append(probe.world.add_box([0.5, 0.5, 0.025], [0.15, 0.15, TABLE_HEIGHT - 0.025], "table",
                                             visual=False))
 
