@@ -376,14 +376,10 @@ def load(name_or_path: str, planner: str | None = None, weights: str | None = No
     return GraspDetector(load_planner(kind, choice.weights, **overrides), name=choice.label)
 
 
-#: Keys that identify the authors' raw state dicts (no igd checkpoint wrapper) by their layout.
-_RAW_SIGNATURES = (("giga", "decoder_qual.fc_out.weight"), ("vgn", "conv_qual.weight"))
-
-
 def checkpoint_planner(path) -> str:
     """The planner type a weights file is for: an igd checkpoint's type tag, or a raw state dict's layout
-    (GIGA's ``decoder_qual.*``, VGN's ``conv_qual.*``). :class:`IGDError` when it cannot tell."""
-    from igd.planners.base import CHECKPOINT_FORMAT, load_torch_file
+    (the planner whose ``recognises_state_dict`` accepts it). :class:`IGDError` when it cannot tell."""
+    from igd.planners.base import CHECKPOINT_FORMAT, load_torch_file, state_dict_owner
 
     payload = load_torch_file(path)
     if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
@@ -391,10 +387,9 @@ def checkpoint_planner(path) -> str:
         if not isinstance(kind, str):
             raise IGDError(f"{path}: checkpoint lacks the key 'planner'")
         return kind
-    if isinstance(payload, dict):
-        for kind, key in _RAW_SIGNATURES:
-            if key in payload:
-                return kind
+    owner = state_dict_owner(payload)  # the planner that recognises it as its released file
+    if owner is not None:
+        return owner
     raise IGDError(f"{path}: neither an igd checkpoint nor a state dict of a known layout (GIGA's, VGN's), so it "
                    "does not say which planner it is for: pass the planner type (--planner TYPE --weights PATH, "
                    "or planner='vgn')")
