@@ -1,6 +1,6 @@
 """Rigid transforms and rotation helpers (numpy side, on top of SciPy).
 
-Quaternions are ``(x, y, z, w)`` everywhere (SPEC.md, units). A :class:`Transform` ``T_a_b`` maps
+Quaternions are ``(x, y, z, w)`` everywhere (docs/frames.md). A :class:`Transform` ``T_a_b`` maps
 points given in frame ``b`` into frame ``a``: ``p_a = T_a_b.apply(p_b)``; ``T_a_b * T_b_c = T_a_c``.
 """
 
@@ -129,7 +129,7 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
 
 
 def spherical_eye(origin: Sequence[float], r: float, theta: float, phi: float) -> np.ndarray:
-    """``origin + r (sinθ cosφ, sinθ sinφ, cosθ)`` (SPEC §6)."""
+    """``origin + r (sinθ cosφ, sinθ sinφ, cosθ)`` (docs/perception.md)."""
     return np.asarray(origin, dtype=np.float64) + r * np.array(
         [np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
 

@@ -163,7 +163,7 @@ def grasps_document(detections: Detections, workspace: Workspace, extra: dict[st
     """The grasps.json object for ``detections`` (world frame, best first)."""
     doc = {"format": GRASPS_FORMAT, "planner": detections.planner, "frame": detections.frame,
            "units": {"position": "m", "width": "m", "score": "[0, 1]", "quaternion": "[x, y, z, w]"},
-           "pose": "T_world_grasp: TCP pose in the world (z = approach, y = closing; SPEC.md §1)",
+           "pose": "T_world_grasp: TCP pose in the world (z = approach, y = closing; docs/frames.md)",
            "workspace": workspace.to_dict()}
     doc.update(extra or {})
     doc["grasps"] = detections.to_records()

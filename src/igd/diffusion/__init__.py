@@ -1,4 +1,4 @@
-"""Diffusion schedules for the generative planners (DESIGN.md "Schedulers").
+"""Diffusion schedules for the generative planners (src/igd/planners/igd/README.md).
 
 Euclidean diffusion (IGD's Grasp Orientation Diffuser) runs on `diffusers`' schedulers, wrapped in
 :mod:`igd.diffusion.schedulers` (the diffusers shape: ``set_timesteps``, ``step``, ``add_noise``):
@@ -12,7 +12,7 @@ kind        diffusers class              what
 ==========  ===========================  =========================================================
 
 All three share one forward process: ``T = 100``, linear β from 1e-4 to 0.02, ε-prediction,
-predicted ``x0`` clipped to ``[-1, 1]`` (SPEC.md §10, IGD), so a network trained once serves each.
+predicted ``x0`` clipped to ``[-1, 1]`` (IGD's README), so a network trained once serves each.
 
 The constants below are importable without torch; the scheduler classes are imported on first use
 (``from igd.diffusion import make_scheduler`` imports torch and diffusers then).
@@ -26,7 +26,7 @@ from typing import Dict, Tuple
 SCHEDULER_KINDS: Tuple[str, ...] = ("ddpm", "ddim", "dpm")
 #: Steps of each kind when none are given: the paper's 100 for DDPM, 10 for the fast samplers.
 DEFAULT_STEPS: Dict[str, int] = {"ddpm": 100, "ddim": 10, "dpm": 10}
-#: The forward process (SPEC §10): T, β_1, β_T.
+#: The forward process (IGD's paper): T, β_1, β_T.
 NUM_TRAIN_TIMESTEPS = 100
 BETA_START = 1e-4
 BETA_END = 0.02

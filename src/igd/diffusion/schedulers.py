@@ -1,4 +1,4 @@
-"""Thin wrappers around `diffusers`' schedulers for Euclidean diffusion (SPEC.md §10, IGD).
+"""Thin wrappers around `diffusers`' schedulers for Euclidean diffusion (IGD, src/igd/planners/igd/README.md).
 
 Forward process (Ho et al., NeurIPS 2020, eq. 4), the same for every kind here::
 

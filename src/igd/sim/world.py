@@ -1,4 +1,4 @@
-"""A thin, typed wrapper around one PyBullet client in DIRECT mode (SPEC.md §2, §6).
+"""A thin, typed wrapper around one PyBullet client in DIRECT mode (docs/perception.md; the hand in igd.sim.gripper).
 
 It owns the physics parameters, the bodies it loaded, contacts, saved states and the tiny-renderer
 camera. It knows nothing about grasps or scenes.
