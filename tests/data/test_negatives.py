@@ -52,7 +52,7 @@ def _nearest(points: np.ndarray, target) -> int:
 # the geometry
 # --------------------------------------------------------------------------------------------------
 def test_reach_holds_the_grown_closing_box_in_every_orientation():
-    from igd.data.sampling import CLOSING_BOX_CENTRE, CLOSING_BOX_HALF, EMPTY_MARGIN
+    from igd.sim.probe import CLOSING_BOX_CENTRE, CLOSING_BOX_HALF, EMPTY_MARGIN
 
     half = np.asarray(CLOSING_BOX_HALF) + EMPTY_MARGIN
     corners = np.asarray(CLOSING_BOX_CENTRE) + half * np.array(np.meshgrid(*[[-1, 1]] * 3)).reshape(3, -1).T

@@ -364,7 +364,7 @@ def worker_sim(cfg: GenerateConfig):
 
 
 def close_worker_sim() -> None:
-    from igd.data.sampling import close_probe_world
+    from igd.sim.probe import close_probe_world
 
     sim = _CONTEXT["sim"]
     _CONTEXT.update(key=None, sim=None)

@@ -70,7 +70,7 @@ QUERY_SLACK = 0.001
 
 
 def _closing_reach() -> float:
-    from igd.data.sampling import CLOSING_BOX_CENTRE, CLOSING_BOX_HALF, EMPTY_MARGIN
+    from igd.sim.probe import CLOSING_BOX_CENTRE, CLOSING_BOX_HALF, EMPTY_MARGIN
 
     corner = np.abs(CLOSING_BOX_CENTRE) + np.asarray(CLOSING_BOX_HALF) + EMPTY_MARGIN
     return float(np.linalg.norm(corner))
@@ -207,7 +207,7 @@ def certain_negatives(grid: np.ndarray, items: Sequence[tuple], probe: Optional[
 
 
 def _fill_probe(probe, items: Sequence[tuple]) -> None:
-    """The fast labeller's :class:`~igd.data.sampling.ProbeWorld` holding the scene: the objects (static,
+    """The fast labeller's :class:`~igd.sim.probe.ProbeWorld` holding the scene: the objects (static,
     from URDF, scale and pose) and the table slab the simulation builds."""
     from igd.constants import TABLE_HEIGHT
 
@@ -236,7 +236,8 @@ def probe_negatives(points: np.ndarray, items: Sequence[tuple], rng: np.random.G
     points the data would label 0 with no physics run. ``(M, 3)`` float32."""
     import pybullet
 
-    from igd.data.sampling import FastLabeller, grasp_frame, probe_world, yaw_poses
+    from igd.data.sampling import FastLabeller, grasp_frame, yaw_poses
+    from igd.sim.probe import probe_world
 
     if count <= 0 or len(points) == 0:
         return np.zeros((0, 3), np.float32)
