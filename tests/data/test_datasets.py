@@ -10,7 +10,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from igd.data import keys, layout
+from igd import batch_keys as keys
+from igd.data import layout
 from igd.data.datasets import (
     GraspDataset,
     SceneBatchedGraspDataset,
@@ -19,7 +20,6 @@ from igd.data.datasets import (
     rotate_about_z,
 )
 from igd.errors import IGDError
-from igd.planners.vgn import loss as vgn_loss_module
 from igd.planners.vgn.model import VGNNet
 
 P = 64  # occupancy points per item in these tests
@@ -33,11 +33,6 @@ def copy_root(src, dst):
 # --------------------------------------------------------------------------------------------------
 # items and batches
 # --------------------------------------------------------------------------------------------------
-def test_keys_match_vgn_loss():
-    assert (keys.GRID, keys.POS, keys.QUAT, keys.WIDTH, keys.LABEL) == (
-        vgn_loss_module.GRID, vgn_loss_module.POS, vgn_loss_module.QUAT, vgn_loss_module.WIDTH, vgn_loss_module.LABEL)
-
-
 def test_grasp_dataset_items(processed):
     ds = GraspDataset(processed.root, occ_points=P)
     grasps = layout.read_grasps(processed.root)

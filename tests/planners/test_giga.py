@@ -16,7 +16,6 @@ from igd.geometry import is_rigid
 from igd.planners.base import Observation, load_planner
 from igd.planners.giga import GIGAConfig, GIGAPlanner
 from igd.planners.giga.model import GIGANet
-from igd.planners.giga.planner import query_points
 
 SMALL = dict(features=8, hidden=16, unet_filters=8)  # a fast network for the loss tests
 
@@ -170,14 +169,6 @@ def test_loss_rejects_bad_batches(box_grid):
 # --------------------------------------------------------------------------------------------------
 # inference
 # --------------------------------------------------------------------------------------------------
-def test_query_points_are_voxel_positions():
-    points = query_points()
-    assert points.shape == (1, RESOLUTION ** 3, 3)
-    i, j, k = 3, 17, 38
-    metres = (points[0, (i * RESOLUTION + j) * RESOLUTION + k] + 0.5) * 0.3
-    torch.testing.assert_close(metres, torch.tensor([i, j, k]) * VOXEL_SIZE)
-
-
 def test_predict_volumes_are_the_heads_at_voxel_positions(box_grid):
     torch.manual_seed(0)
     planner = GIGAPlanner(GIGAConfig(**SMALL, chunk_size=5000))

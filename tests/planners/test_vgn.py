@@ -25,7 +25,6 @@ from igd.constants import VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners.base import Observation
 from igd.planners.vgn import VGNConfig, VGNPlanner
-from igd.planners.vgn.loss import quat_rot_z_pi, rotation_loss
 
 ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "weights" / "vgn_conv.pth"
@@ -212,18 +211,6 @@ def test_config_validation():
 # --------------------------------------------------------------------------------------------------
 # training loss
 # --------------------------------------------------------------------------------------------------
-def test_rot_z_pi_is_the_symmetric_grasp():
-    from scipy.spatial.transform import Rotation
-
-    q = Rotation.random(5, random_state=0).as_quat()
-    expected = (Rotation.from_quat(q) * Rotation.from_rotvec([0, 0, np.pi])).as_quat()
-    ours = quat_rot_z_pi(torch.from_numpy(q)).numpy()
-    assert np.allclose(np.abs(np.sum(ours * expected, axis=1)), 1.0)
-    t = torch.from_numpy(q)
-    assert torch.allclose(rotation_loss(t, quat_rot_z_pi(t)), torch.zeros(5, dtype=t.dtype), atol=1e-7)
-    assert torch.allclose(rotation_loss(t, -t), torch.zeros(5, dtype=t.dtype), atol=1e-7)
-
-
 def test_one_training_step_reduces_the_loss(box_grid):
     torch.manual_seed(0)
     planner = VGNPlanner()

@@ -20,8 +20,8 @@ import torch
 from igd.constants import VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners.base import CHECKPOINT_FORMAT, Observation, load_planner, read_checkpoint
+from igd.planners.common.queries import query_points
 from igd.planners.giga import GIGAConfig, GIGAPlanner
-from igd.planners.giga.planner import query_points
 from igd.planners.igd import IGDConfig, IGDPlanner
 from igd.planners.vgn import VGNPlanner
 

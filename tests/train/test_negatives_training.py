@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from igd import batch_keys as keys
 from igd.cli.main import main
-from igd.data import keys
 from igd.train.config import TrainConfig, config_differences
 
 URDF = ('<robot name="box"><link name="base"><inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" '

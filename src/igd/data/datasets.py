@@ -6,7 +6,7 @@
   the main lever on training speed; :func:`flatten_grasps` turns a scene batch into a grasp batch
   for losses that want one grasp per grid.
 
-Batch keys and shapes: :mod:`igd.data.keys`. Grasps come from ``ROOT/grasps.csv`` (metres, or GIGA's
+Batch keys and shapes: :mod:`igd.batch_keys`. Grasps come from ``ROOT/grasps.csv`` (metres, or GIGA's
 voxel-unit ``i,j,k`` columns, converted on reading), grids from ``ROOT/scenes/<id>.npz``, occupancy
 from ``ROOT/occ/<id>/`` or else ``RAW_ROOT/occ/<id>/`` (where GIGA keeps it). The split is by scene:
 ``ROOT/splits.json`` if present (``igd process`` writes one), else a seeded split of the scene ids.
@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from igd import batch_keys as keys
 from igd.constants import MAX_OPENING, SIZE
-from igd.data import keys, layout
+from igd.data import layout
 from igd.errors import IGDError
 
 __all__ = ["GraspDataset", "SceneBatchedGraspDataset", "collate", "flatten_grasps", "rotate_about_z",
@@ -226,7 +227,7 @@ class GraspDataset(_ProcessedRoot):
 
     Item: ``grid (1, 40, 40, 40)``, ``pos (3,)`` m, ``quat (4,)`` xyzw, ``width ()`` m, ``label ()``,
     ``occ_points (P, 3)`` m, ``occ (P,)``; batches by the default collate or :func:`collate`
-    (keys and batch shapes: :mod:`igd.data.keys`).
+    (keys and batch shapes: :mod:`igd.batch_keys`).
     """
 
     def __len__(self) -> int:

@@ -16,7 +16,7 @@ occ_logit   ô           predicted occupancy (a logit)
 occ         o           1 = the point is inside an object
 ==========  ==========  ==============================================================
 
-Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here):
+Two batch layouts (keys and units: :mod:`igd.batch_keys`; metres, converted here):
 
 - **per grasp** (the reference's): ``grid (B, 1, 40, 40, 40)``, ``pos (B, 3)``, ``quat (B, 4)``,
   ``width (B,)``, ``label (B,)``, ``occ_points (B, P, 3)``, ``occ (B, P)``;
@@ -42,10 +42,10 @@ from typing import Dict, Tuple
 import torch
 import torch.nn.functional as F
 
-from igd.data import keys
+from igd import batch_keys as keys
 from igd.nn.width import WIDTH_SCALE
-from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
-from igd.planners.vgn.loss import rotation_loss
+from igd.planners.common.batches import REQUIRED_KEYS, as_scene_batch
+from igd.planners.common.losses import rotation_loss
 
 __all__ = ["WIDTH_WEIGHT", "REQUIRED_KEYS", "giga_loss", "grasp_terms"]
 

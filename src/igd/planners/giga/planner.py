@@ -30,9 +30,10 @@ from igd.planners.base import (
                                is_tensor_dict,
                                load_torch_file,
 )
+from igd.planners.common.queries import query_points
 from igd.planners.giga.config import GIGAConfig
 
-__all__ = ["GIGAPlanner", "REFERENCE_NAMES", "from_reference_names", "query_points"]
+__all__ = ["GIGAPlanner", "REFERENCE_NAMES", "from_reference_names"]
 
 #: Key prefixes of the GIGA authors' state dicts (ConvONet's names) → ours; every other key is the same.
 REFERENCE_NAMES = (("encoder.unet.down_convs.", "encoder.unet.down."),
@@ -58,20 +59,6 @@ def _giga_keys() -> frozenset:
     from igd.planners.giga.model import GIGANet
 
     return frozenset(GIGANet().state_dict())
-
-
-def query_points(device=None):
-    """The 40³ grasp centres in normalised coordinates, ``(1, 64000, 3)``, in voxel order ``(i, j, k)``.
-
-    Voxel ``(i, j, k)`` is queried at ``(i, j, k) · 0.0075`` m, i.e. ``(i, j, k) / 40 − 0.5`` normalised:
-    no half voxel, the convention of the dense output of VGN and of GIGA's
-    ``detection_implicit.py``, and where :func:`igd.planners.postprocess.select` places the grasp.
-    """
-    import torch
-
-    index = torch.arange(RESOLUTION, dtype=torch.float32, device=device)
-    lattice = torch.stack(torch.meshgrid(index, index, index, indexing="ij"), dim=-1)  # (40, 40, 40, 3)
-    return (lattice / RESOLUTION - 0.5).reshape(1, -1, 3)
 
 
 class GIGAPlanner(TorchPlanner):

@@ -43,7 +43,7 @@ positions its affordance chose and with orientations its diffuser proposed, and 
 samples per such row would shift the classifier's class balance to teach what the affordance
 already decides. With no ``certain`` key the loss is exactly the paper's.
 
-Two batch layouts (keys and units: :mod:`igd.data.keys`; metres, converted here), as GIGA's loss:
+Two batch layouts (keys and units: :mod:`igd.batch_keys`; metres, converted here), as GIGA's loss:
 per grasp ``pos (B, 3)`` … (the reference's) and scene-batched ``pos (S, K, 3)`` …, each grid encoded
 once for its K grasps. All means are over grasps, targets or points, so the two layouts give the same
 loss on the same data; with the same ``generator`` they draw the same noise too (tested).
@@ -59,11 +59,11 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from igd import batch_keys as keys
 from igd.constants import SIZE
-from igd.data import keys
 from igd.nn import normalise
 from igd.nn.width import WIDTH_SCALE
-from igd.planners.batches import REQUIRED_KEYS, as_scene_batch
+from igd.planners.common.batches import REQUIRED_KEYS, as_scene_batch
 
 __all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
            "igd_loss", "noise_targets", "quat_rot_z", "symmetric_targets", "wrong_cell"]

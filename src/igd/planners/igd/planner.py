@@ -27,7 +27,7 @@ from igd.constants import RESOLUTION
 from igd.errors import IGDError
 from igd.planners import postprocess
 from igd.planners.base import Grasps, Observation, PointPrediction, TorchPlanner
-from igd.planners.giga.planner import query_points
+from igd.planners.common.queries import query_points
 from igd.planners.igd.config import IGDConfig
 
 __all__ = ["IGDPlanner", "IGDPrediction"]

@@ -31,27 +31,15 @@ from typing import Dict, Tuple
 import torch
 import torch.nn.functional as F
 
+from igd.batch_keys import GRID, LABEL, POS, QUAT, WIDTH
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.nn import check_grid
+from igd.planners.common.losses import rotation_loss
 
-__all__ = ["GRID", "POS", "QUAT", "WIDTH", "LABEL", "WIDTH_WEIGHT", "quat_rot_z_pi", "rotation_loss", "vgn_loss"]
+__all__ = ["WIDTH_WEIGHT", "vgn_loss"]
 
-GRID, POS, QUAT, WIDTH, LABEL = "grid", "pos", "quat", "width", "label"
 WIDTH_WEIGHT = 0.01
-
-
-def quat_rot_z_pi(q: torch.Tensor) -> torch.Tensor:
-    """``q · Rz(π)`` for quaternions ``(..., 4)`` (x, y, z, w): the same parallel-jaw grasp."""
-    x, y, z, w = q.unbind(-1)
-    return torch.stack([y, -x, w, -z], dim=-1)
-
-
-def rotation_loss(rot: torch.Tensor, quat: torch.Tensor) -> torch.Tensor:
-    """``L_rot (B,)`` between predicted ``rot (B, 4)`` and labelled ``quat (B, 4)``, both symmetries."""
-    loss0 = 1.0 - torch.abs(torch.sum(rot * quat, dim=-1))
-    loss1 = 1.0 - torch.abs(torch.sum(rot * quat_rot_z_pi(quat), dim=-1))
-    return torch.minimum(loss0, loss1)
 
 
 def _voxel_index(pos: torch.Tensor) -> torch.Tensor:

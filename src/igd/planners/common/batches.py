@@ -11,7 +11,7 @@ from typing import Dict
 
 import torch
 
-from igd.data import keys
+from igd import batch_keys as keys
 from igd.errors import IGDError
 from igd.nn import check_grid
 

@@ -5,7 +5,7 @@ Normalised coordinates (``p / 0.3 - 0.5``) and voxel units are a model's busines
 
 Per-grasp batches (:class:`igd.data.datasets.GraspDataset`, batch of B grasps)::
 
-    grid        (B, 1, 40, 40, 40) float32   TSDF grid of the grasp's scene (SPEC §8)
+    grid        (B, 1, 40, 40, 40) float32   TSDF grid of the grasp's scene (docs/perception.md)
     pos         (B, 3)             float32   grasp (TCP) position, metres
     quat        (B, 4)             float32   grasp orientation, unit quaternion (x, y, z, w)
     width       (B,)               float32   opening width, metres (0.08 for failures)

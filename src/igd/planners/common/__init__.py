@@ -1,0 +1,8 @@
+"""What several planners share, so that no planner folder imports another.
+
+- :mod:`~igd.planners.common.queries`: the 40³ query lattice of the implicit planners (GIGA, IGD);
+- :mod:`~igd.planners.common.losses`: the rotation loss with the grasp's symmetries (VGN, GIGA);
+- :mod:`~igd.planners.common.batches`: the checked scene batch of the implicit planners' losses.
+
+Importing this package imports nothing heavy; torch is imported by the modules that need it.
+"""
