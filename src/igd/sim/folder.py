@@ -216,7 +216,7 @@ def mesh_extents(path: Path) -> tuple:
 def extents_file(path: Path) -> Path:
     """Where the extents of a folder's visual meshes are remembered: ``<cache>/folders/<key>.json``,
     one entry per mesh with the size and mtime it was read at (a changed mesh is read again)."""
-    from igd.sim.objects import cache_root
+    from igd.cache import cache_root
 
     return cache_root() / "folders" / f"{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json"
 

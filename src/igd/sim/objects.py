@@ -3,8 +3,8 @@
 Object names: ``ycb/<YCB name>`` (e.g. ``ycb/011_banana``), ``random/NNN`` (pybullet_data's
 ``random_urdfs``) and ``gen/<kind>_NNN`` (shapes we generate, :mod:`igd.sim.assets`). An object is
 processed (watertight mesh, unit scale, convex decomposition, URDF) the first time it is asked for and
-cached under ``<cache>/objects/v1/<source>/<name>/``, where ``<cache>`` is ``$IGD_CACHE``, else
-``$XDG_CACHE_HOME/igd``, else ``~/.cache/igd``. docs/objects.md lists the sets and the rules.
+cached under ``<cache>/objects/v1/<source>/<name>/``, where ``<cache>`` is
+:func:`igd.cache.cache_root`. docs/objects.md lists the sets and the rules.
 
     >>> from igd.sim.objects import load_object_set, get_object
     >>> assets = load_object_set("blocks")          # doctest: +SKIP  (processes what is missing)
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Union
 
+from igd.cache import cache_root
 from igd.errors import IGDError
 
 CATALOGUE_VERSION = "v1"  # bump when processing changes: a new version is a new folder
@@ -221,15 +222,6 @@ def _members(name: str) -> tuple:
 # --------------------------------------------------------------------------------------------------
 # the cache
 # --------------------------------------------------------------------------------------------------
-def cache_root() -> Path:
-    """``$IGD_CACHE``, else ``$XDG_CACHE_HOME/igd``, else ``~/.cache/igd``."""
-    if os.environ.get("IGD_CACHE"):
-        return Path(os.environ["IGD_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "igd"
-    return Path.home() / ".cache" / "igd"
-
-
 def catalogue_root() -> Path:
     """The folder that relative mesh paths (``v1/ycb/011_banana/mesh.obj``) are relative to."""
     return cache_root() / "objects"
