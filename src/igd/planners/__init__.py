@@ -1,11 +1,6 @@
-"""Planners: the contract (``base``), shared post-processing and one sub-package per method.
+"""Planners: the contract (``base``), shared parts (``common``, ``postprocess``) and one folder per method.
 
-Importing this package registers the built-in planners (it imports torch lazily inside them).
+Importing this package imports no planner: :func:`igd.planners.base.registry` finds them on its first
+call (:mod:`igd.planners.discovery`: every folder here with a ``planner.py``, and the ``igd.planners``
+entry points of other packages). docs/planners.md says how to add one.
 """
-
-from igd.planners import (
-    baselines,  # noqa: F401  (registers 'topdown')
-    giga,  # noqa: F401  (registers 'giga')
-    igd,  # noqa: F401  (registers 'igd')
-    vgn,  # noqa: F401  (registers 'vgn')
-)
