@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, get_args
 
+from igd.configs import config_from_dict
 from igd.constants import BENCH_OBJECTS, MAX_CONSECUTIVE_FAILURES
 from igd.errors import IGDError
 
@@ -28,6 +29,9 @@ Views = Literal["side", "circle6"]
 #: weights' digest does for the weights.
 RESULT_FIELDS = ("planner", "weights_sha256", "scene", "object_set", "objects_sha256", "noise", "views",
                  "object_count", "max_consecutive_failures", "overrides")
+#: Values computed from the fields that ``config.json`` stores beside them (:meth:`BenchConfig.identity`);
+#: :meth:`BenchConfig.from_dict` accepts and leaves them out.
+DERIVED_FIELDS = ("object_set", "objects_sha256", "weights_sha256")
 
 
 def noise_names() -> tuple[str, ...]:
@@ -188,8 +192,8 @@ class BenchConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "BenchConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """The config of :meth:`to_dict` or of a stored ``config.json``; unknown keys are an error."""
+        return config_from_dict(cls, d, derived=DERIVED_FIELDS)
 
     def identity(self) -> dict:
         """The values of :data:`RESULT_FIELDS` (what ``config.json`` is compared on at resume)."""

@@ -32,6 +32,7 @@ from typing import Callable, Dict, List, Literal, Optional, Sequence, get_args
 
 import numpy as np
 
+from igd.configs import config_from_dict
 from igd.data import layout
 from igd.data.sampling import PROTOCOLS, TrialCounts, crop_to_valid_volume, make_labeller, sample_grasp_point
 from igd.errors import IGDError
@@ -120,8 +121,9 @@ class GenerateConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GenerateConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """The config of :meth:`to_dict` or of a stored ``.generate.json`` (whose :meth:`identity` values
+        that are not fields are left out); unknown keys are an error."""
+        return config_from_dict(cls, d, derived=("format", "object_set", "objects_sha256"))
 
     @property
     def objects_sha256(self) -> Optional[str]:

@@ -24,12 +24,13 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from igd.configs import config_from_dict
 from igd.data import layout
 from igd.errors import IGDError
 from igd.parallel import run_tasks
@@ -78,7 +79,8 @@ class ProcessConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ProcessConfig":
-        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+        """The config of :meth:`to_dict` (``process.json``'s ``config``); unknown keys are an error."""
+        return config_from_dict(cls, d)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import Literal, Optional
 import numpy as np
 from scipy import ndimage
 
+from igd.configs import check_bool, check_choice, check_int, check_number, config_from_dict
 from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.planners.base import Grasps
@@ -74,36 +75,25 @@ class PostprocessConfig:
     """Window of the non-maximum suppression (maximum filter), voxels."""
 
     def __post_init__(self):
-        _check_range("threshold", self.threshold, 0.0, 1.0)
-        _check_range("out_th", self.out_th, 0.0, 1.0)
-        if self.order not in _ORDERS:
-            raise IGDError(f"PostprocessConfig.order must be one of {list(_ORDERS)}, got {self.order!r}")
-        if not isinstance(self.force, bool):
-            raise IGDError(f"PostprocessConfig.force must be a bool, got {self.force!r}")
+        check_number(self, "threshold", 0.0, 1.0)
+        check_number(self, "out_th", 0.0, 1.0)
+        check_choice(self, "order", _ORDERS)
+        check_bool(self, "force")
         if not (isinstance(self.sigma, (int, float)) and self.sigma >= 0):
             raise IGDError(f"PostprocessConfig.sigma must be >= 0 voxels, got {self.sigma!r}")
         if not 0.0 <= self.min_width < self.max_width:
             raise IGDError(f"PostprocessConfig: need 0 <= min_width < max_width (metres), "
                            f"got min_width={self.min_width}, max_width={self.max_width}")
-        for name, upper in (("dilation", RESOLUTION), ("border_xy", RESOLUTION // 2 - 1),
-                            ("border_z", RESOLUTION - 1), ("max_filter_size", RESOLUTION)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= upper:
-                raise IGDError(f"PostprocessConfig.{name} must be an int in [0, {upper}] voxels, got {value!r}")
-        if self.max_filter_size < 1:
-            raise IGDError(f"PostprocessConfig.max_filter_size must be >= 1, got {self.max_filter_size}")
+        for name, lo, hi in (("dilation", 0, RESOLUTION), ("border_xy", 0, RESOLUTION // 2 - 1),
+                             ("border_z", 0, RESOLUTION - 1), ("max_filter_size", 1, RESOLUTION)):  # voxels
+            check_int(self, name, lo, hi)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "PostprocessConfig":
         """A named preset (:data:`PRESETS`) with some fields replaced, e.g. ``preset("vgn", threshold=0.8)``."""
         if name not in PRESETS:
             raise IGDError(f"unknown post-processing preset {name!r}: expected one of {sorted(PRESETS)}")
-        return dataclasses.replace(PRESETS[name], **overrides)
-
-
-def _check_range(name: str, value, lo: float, hi: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
-        raise IGDError(f"PostprocessConfig.{name} must be a number in [{lo}, {hi}], got {value!r}")
+        return config_from_dict(cls, {**dataclasses.asdict(PRESETS[name]), **overrides})
 
 
 PRESETS = {

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from igd.configs import config_from_dict
 from igd.errors import IGDError
 
 __all__ = ["RESUMABLE_FIELDS", "TrainConfig", "config_differences", "milestones"]
@@ -136,11 +137,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise IGDError(f"TrainConfig: unknown field(s) {unknown}")
-        return cls(**values)
+        """The config of :meth:`to_dict` (``train.json``); unknown keys are an error."""
+        return config_from_dict(cls, values)
 
 
 def config_differences(old: dict, new: dict) -> list[str]:

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from igd.configs import check_choice, check_int, check_number
 from igd.constants import RESOLUTION
 from igd.diffusion import DEFAULT_STEPS, NUM_TRAIN_TIMESTEPS, SCHEDULER_KINDS
 from igd.errors import IGDError
-from igd.planners.postprocess import PostprocessConfig
+from igd.planners.common.config import ImplicitConfig
 
 __all__ = ["IGDConfig"]
 
-_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
-_PRECISIONS = ("float32", "bfloat16")
 _REGIONS = ("all", "surface")
-_MAPPINGS = ("ours", "reference")  # igd.nn.triplane.PLANE_MAPPINGS (not imported: it imports torch)
-_UNITS = ("workspace",)  # igd.nn.width.WIDTH_UNIT
 _INTS = (  # name, lower, upper
     ("features", 1, 1024), ("hidden", 1, 4096), ("blocks", 1, 64), ("unet_depth", 1, 4), ("unet_filters", 1, 1024),
     ("denoiser_hidden", 1, 8192), ("denoiser_blocks", 1, 64), ("dam_per_axis", 2, 8), ("control_points", 2, 16),
     ("neg_rounds", 0, 1000), ("renoise_tries", 0, 1000), ("rounds_n", 1, 1000), ("max_points", 1, RESOLUTION ** 3),
-    ("chunk_size", 1, RESOLUTION ** 3), ("seed", 0, 2 ** 63 - 1),
+    ("seed", 0, 2 ** 63 - 1),
 )
-_UNIT_FLOATS = ("dropout", "focal_alpha", "gate_threshold", "threshold")
+_UNIT_FLOATS = ("dropout", "focal_alpha", "gate_threshold")
 
 
 @dataclass
-class IGDConfig:
+class IGDConfig(ImplicitConfig):
     """Implicit Grasp Diffusion (see ``planners/igd/README.md``). Defaults: the paper's network and loss,
-    GIGA's post-processing protocol, and the fast sampler (DDIM, 10 steps) with N = 1."""
+    GIGA's post-processing protocol, and the fast sampler (DDIM, 10 steps) with N = 1. The post-processing,
+    device and inference fields (threshold, force, device, chunk_size, precision, plane_mapping, width_unit)
+    are :class:`~igd.planners.common.config.ImplicitConfig`'s."""
 
     # ---- network (the paper's) ----
     features: int = 32
@@ -55,13 +54,6 @@ class IGDConfig:
     """Control points per side of the Grasp Classifier's sheet (5: L = 25)."""
     dropout: float = 0.1
     """Dropout on the attention weights during training, in [0, 1]."""
-    plane_mapping: Literal["ours", "reference"] = "ours"
-    """Where every module reads the feature planes (c(p), the DAMs' sample points, the gripper's control
-    points): 'ours' (pooling and sampling agree) or 'reference' (GIGA's code's mapping); see
-    ``igd/nn/triplane.py``. A property of the weights: keep the one they were trained with."""
-    width_unit: Literal["workspace"] = "workspace"
-    """Unit of the width head: 'workspace' = metres / 0.3 (the reference's). Recorded in checkpoints; one
-    without it predates this field (voxel units, metres / 0.0075) and is converted when loaded."""
 
     # ---- loss ----
     neg_rounds: int = 10
@@ -91,69 +83,45 @@ class IGDConfig:
     (the paper's literal procedure); 'surface': the voxels where the post-processing can keep a grasp
     (its surface mask) dilated by one voxel, about 3× faster on the CPU and the gated points' cap is
     not spent where no grasp can come out; q = 0 elsewhere (README: "Inference")."""
-    threshold: float = 0.5
-    """Quality threshold of the post-processing, in [0, 1] (GIGA's protocol: 0.5)."""
-    force: bool = False
-    """Keep the single best grasp when none passes the threshold."""
-    chunk_size: int = 16384
-    """Points per forward pass of the dense heads and per sampler run (bounds memory)."""
-    precision: Literal["float32", "bfloat16"] = "float32"
-    """Arithmetic of inference: 'bfloat16' autocasts the networks (the sampler's state stays float32)."""
-    device: str = "cpu"
-    """Torch device: 'cpu', 'cuda', 'cuda:N' or 'mps'."""
     seed: int = 0
     """Seed of the sampling noise: each plan() draws from a generator reset to it (``reseed`` changes it)."""
 
     def __post_init__(self):
+        super().__post_init__()
         for name, lo, hi in _INTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise IGDError(f"IGDConfig.{name} must be an int in [{lo}, {hi}], got {value!r}")
-        if isinstance(self.time_dim, bool) or not isinstance(self.time_dim, int) or self.time_dim < 4 \
-                or self.time_dim % 2:
+            check_int(self, name, lo, hi)
+        check_int(self, "time_dim", 4)
+        if self.time_dim % 2:
             raise IGDError(f"IGDConfig.time_dim must be an even int >= 4, got {self.time_dim!r}")
         for name in _UNIT_FLOATS:
-            _check_number(name, getattr(self, name), 0.0, 1.0)
-        _check_number("jitter", self.jitter, 0.0, 1.0)
-        _check_number("focal_gamma", self.focal_gamma, 0.0, 100.0)
-        self._check_choices()
+            check_number(self, name, 0.0, 1.0)
+        check_number(self, "jitter", 0.0, 1.0)
+        check_number(self, "focal_gamma", 0.0, 100.0)
+        check_choice(self, "sampler", SCHEDULER_KINDS)
+        check_choice(self, "gate_region", _REGIONS)
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int)
                                        or not 1 <= self.steps <= NUM_TRAIN_TIMESTEPS):
             raise IGDError(f"IGDConfig.steps must be None or an int in [1, {NUM_TRAIN_TIMESTEPS}], got {self.steps!r}")
-
-    def _check_choices(self) -> None:
-        for name, allowed in (("sampler", SCHEDULER_KINDS), ("precision", _PRECISIONS), ("gate_region", _REGIONS),
-                              ("plane_mapping", _MAPPINGS), ("width_unit", _UNITS)):
-            if getattr(self, name) not in allowed:
-                raise IGDError(f"IGDConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        if not isinstance(self.force, bool):
-            raise IGDError(f"IGDConfig.force must be a bool, got {self.force!r}")
-        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            raise IGDError(f"IGDConfig.device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}")
 
     @property
     def sampler_steps(self) -> int:
         """The reverse steps actually run (``steps`` or the sampler's default)."""
         return DEFAULT_STEPS[self.sampler] if self.steps is None else self.steps
 
-    def model_kwargs(self) -> dict:
-        """Keyword arguments of :class:`~igd.planners.igd.model.IGDNet` (imports torch)."""
-        from igd.planners.igd.loss import LossSettings
+    @property
+    def num_negatives(self) -> int:
+        """Negatives per grasp of the Grasp Classifier's loss: 16 + 8 · ``neg_rounds`` (96 at 10)."""
+        from igd.planners.igd.loss import NEGATIVE_YAWS
 
-        settings = LossSettings(neg_rounds=self.neg_rounds, jitter=float(self.jitter),
-                                focal_alpha=float(self.focal_alpha), focal_gamma=float(self.focal_gamma),
-                                renoise_tries=self.renoise_tries)
+        return 4 * len(NEGATIVE_YAWS) + 8 * self.neg_rounds
+
+    def model_kwargs(self) -> dict:
+        """Keyword arguments of :class:`~igd.planners.igd.model.IGDNet` (imports torch); the loss reads its
+        settings from a copy of this config."""
+        settings = dataclasses.replace(self, jitter=float(self.jitter), focal_alpha=float(self.focal_alpha),
+                                       focal_gamma=float(self.focal_gamma))
         return dict(features=self.features, hidden=self.hidden, blocks=self.blocks, unet_depth=self.unet_depth,
                     unet_filters=self.unet_filters, denoiser_hidden=self.denoiser_hidden,
                     denoiser_blocks=self.denoiser_blocks, time_dim=self.time_dim, dam_per_axis=self.dam_per_axis,
                     control_points=self.control_points, dropout=float(self.dropout),
                     plane_mapping=self.plane_mapping, loss_settings=settings)
-
-    def postprocess(self) -> PostprocessConfig:
-        """The post-processing settings: the 'giga' preset with this config's threshold and force."""
-        return PostprocessConfig.preset("giga", threshold=float(self.threshold), force=self.force)
-
-
-def _check_number(name: str, value, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        raise IGDError(f"IGDConfig.{name} must be a number in [{lo}, {hi}], got {value!r}")

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -64,6 +63,7 @@ from igd.constants import SIZE
 from igd.nn import normalise
 from igd.nn.width import WIDTH_SCALE
 from igd.planners.common.batches import REQUIRED_KEYS, as_scene_batch
+from igd.planners.igd.config import IGDConfig
 
 __all__ = ["LossSettings", "NEGATIVE_YAWS", "REQUIRED_KEYS", "WIDTH_WEIGHT", "classifier_samples", "focal_loss",
            "igd_loss", "noise_targets", "quat_rot_z", "symmetric_targets", "wrong_cell"]
@@ -73,24 +73,10 @@ WIDTH_WEIGHT = 0.01
 NEGATIVE_YAWS = tuple(math.pi * k / 5 for k in range(1, 5))
 
 
-@dataclass(frozen=True)
-class LossSettings:
-    """The loss's own settings (the paper's by default)."""
-
-    neg_rounds: int = 10
-    """Rounds of (jittered, randomly turned) negatives: 16 + 8 · rounds negatives per grasp (96 at 10)."""
-    jitter: float = 0.03
-    """Standard deviation of the negatives' position jitter per axis, metres."""
-    focal_alpha: float = 0.5
-    """α of the focal loss (weight of the positive class)."""
-    focal_gamma: float = 2.0
-    """γ of the focal loss."""
-    renoise_tries: int = 20
-    """Redraws of the noise of a sample that lands nearer another target (0: no re-noising)."""
-
-    @property
-    def num_negatives(self) -> int:
-        return 4 * len(NEGATIVE_YAWS) + 8 * self.neg_rounds
+#: The loss's settings are the planner's config: ``neg_rounds``, ``jitter``, ``focal_alpha``, ``focal_gamma``
+#: and ``renoise_tries`` are declared and documented there (the paper's by default), and
+#: ``LossSettings(neg_rounds=2)`` is an :class:`IGDConfig` with every other field at its default.
+LossSettings = IGDConfig
 
 
 # --------------------------------------------------------------------------------------------------
