@@ -347,16 +347,65 @@ def read_checkpoint(path: str | Path) -> dict:
     return payload
 
 
-def registry() -> Dict[str, Type[Planner]]:
-    """All registered planners, by name (importing the built-in planner packages first)."""
-    import igd.planners  # noqa: F401  (registers the built-ins)
+#: Where discovery stands: ``done`` (once per process), ``running``, ``failed`` ({name: why}).
+_DISCOVERY: Dict[str, Any] = {}
 
+
+def register_planner(cls: Type[Planner]) -> Type[Planner]:
+    """Add ``cls`` to the registry under ``cls.name`` and return it (again with the same class: no change).
+
+    TypeError unless ``cls`` is a complete planner (a Planner subclass that implements every abstract
+    method, with ``name`` and a dataclass ``config_class``) and no other class holds its name.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Planner)):
+        raise TypeError(f"{cls!r} is not a Planner subclass")
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        raise TypeError(f"planner {cls.__name__} does not implement {', '.join(abstract)}")
+    for attr in ("name", "config_class"):
+        if not hasattr(cls, attr):
+            raise TypeError(f"planner {cls.__name__} must define class attribute '{attr}'")
+    if not dataclasses.is_dataclass(cls.config_class):
+        raise TypeError(f"planner {cls.__name__}: config_class must be a dataclass")
+    held = _REGISTRY.get(cls.name)
+    if held is not None and held is not cls:
+        raise TypeError(f"planner name '{cls.name}' is registered twice: {held.__module__}.{held.__name__} and "
+                        f"{cls.__module__}.{cls.__name__}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def discover_planners(refresh: bool = False) -> None:
+    """Find every planner (:mod:`igd.planners.discovery`): import the planner folders under ``igd/planners/``
+    and the baselines, and load the ``igd.planners`` entry points; once per process, or again with ``refresh``."""
+    if _DISCOVERY.get("running") or (_DISCOVERY.get("done") and not refresh):
+        return
+    from igd.planners import discovery
+
+    _DISCOVERY["running"] = True
+    try:
+        for module in discovery.BUILTIN_MODULES + tuple(f"igd.planners.{name}.{discovery.PLANNER_MODULE}"
+                                                       for name in discovery.planner_folders()):
+            discovery.import_planner_module(module, register_planner)
+        _DISCOVERY["failed"] = discovery.load_entry_points(register_planner, lambda: _REGISTRY)
+        _DISCOVERY["done"] = True
+    finally:
+        _DISCOVERY["running"] = False
+
+
+def registry() -> Dict[str, Type[Planner]]:
+    """All planners, by name: the planner folders, the baselines and the ``igd.planners`` entry points
+    (:func:`discover_planners` runs on the first call)."""
+    discover_planners()
     return dict(_REGISTRY)
 
 
 def get_planner_class(name: str) -> Type[Planner]:
     reg = registry()
     if name not in reg:
+        why = _DISCOVERY.get("failed", {}).get(name)
+        if why is not None:
+            raise IGDError(f"planner '{name}' is not available: {why}")
         raise IGDError(f"unknown planner '{name}': expected one of {sorted(reg)}")
     return reg[name]
 
