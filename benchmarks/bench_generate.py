@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from igd.data.generate import GenerateConfig, build_scene, scene_id, scene_seed_sequence, side_view
-from igd.data.sampling import FastOptions, make_labeller, sample_grasp_point
+from dataclasses import asdict
+
+from igd.data.sampling import FAST_V1, FastOptions, make_labeller, sample_grasp_point
 from igd.geometry import quat_angle_sym
 from igd.sim.simulation import ClutterRemovalSim
 
@@ -48,6 +50,8 @@ def run(args) -> dict:
     sim = ClutterRemovalSim(cfg.scene, cfg.object_set)
     options = {k: v for k, v in vars(args).items() if k in FastOptions.__dataclass_fields__}
     records, scene_cpu, cpu = [], [], {"reference": 0.0, "fast": 0.0}
+    if args.baseline:
+        cpu["baseline"] = 0.0
     index = 0
     while len(records) < args.points:
         rng = np.random.default_rng(scene_seed_sequence(cfg.seed, index))
@@ -63,11 +67,17 @@ def run(args) -> dict:
         candidates = [sample_grasp_point(points, normals, rng) for _ in range(n)]
         ref, t_ref, _ = label_all(sim, "reference", candidates)
         fast, t_fast, counts = label_all(sim, "fast", candidates, **options)
+        if args.baseline:  # the fast protocol as first released, on the same points
+            base, t_base, _ = label_all(sim, "fast", candidates, **asdict(FAST_V1))
+            cpu["baseline"] += t_base
+        else:
+            base = fast
         again = label_all(sim, "reference", candidates)[0] if args.reference_twice else ref
         cpu["reference"] += t_ref
         cpu["fast"] += t_fast
-        for a, b, c in zip(ref, fast, again):
+        for a, b, c, d in zip(ref, fast, again, base):
             records.append({"scene": index, "scene_id": scene_id(cfg, index), "ref": a.label, "fast": b.label,
+                            "baseline": d.label,
                             "ref_again": c.label, "ref_again_yaws": list(c.successes),
                             "ref_yaws": list(a.successes), "fast_yaws": list(b.successes),
                             "ref_causes": list(a.causes), "fast_causes": list(b.causes),
@@ -103,6 +113,11 @@ def summarise(args, records, cpu, scene_cpu) -> dict:
     width_diff = np.abs(np.array([r["ref_width"] for r in records]) - np.array([r["fast_width"] for r in records]))[both]
     scene_per_point = float(np.mean(scene_cpu)) / 120.0  # a scene's own cost spread over 120 points
     pps = {k: n / v for k, v in cpu.items()}
+    positives = {"reference": int(ref.sum()), "fast": int(fast.sum())}
+    if "baseline" in cpu:
+        positives["baseline"] = int(sum(r["baseline"] for r in records))
+    # positives per core-second of a whole generation: labelling plus the scene's own cost, 120 points a scene
+    positives_pcs = {k: positives[k] / (cpu[k] + n * scene_per_point) for k in positives}
     return {
         "command": " ".join(sys.argv), "scene": args.scene, "objects": args.objects, "seed": args.seed,
         "points": n, "scenes": len(scene_cpu),
@@ -123,6 +138,13 @@ def summarise(args, records, cpu, scene_cpu) -> dict:
         "cpu_seconds_per_point": {k: v / n for k, v in cpu.items()},
         "points_per_core_second": pps,
         "speedup": pps["fast"] / pps["reference"],
+        "fast_options": asdict(FastOptions(**{k: v for k, v in vars(args).items() if k in FastOptions.__dataclass_fields__})),
+        "positives": positives,
+        "positives_per_core_second_end_to_end": positives_pcs,
+        "positives_gain_over_baseline": (positives_pcs["fast"] / positives_pcs["baseline"]
+                                         if "baseline" in positives_pcs else None),
+        "baseline_agreement_with_reference": (float(np.mean(ref == np.array([r["baseline"] for r in records])))
+                                              if "baseline" in cpu else None),
         "scene_cpu_seconds_mean": float(np.mean(scene_cpu)),
         "speedup_end_to_end_120_points_per_scene": (cpu["reference"] / n + scene_per_point)
                                                    / (cpu["fast"] / n + scene_per_point),
@@ -141,9 +163,15 @@ def main() -> None:
     ap.add_argument("--reference-twice", action="store_true",
                     help="label every point with the reference a second time (after the fast protocol) to "
                          "measure the reference's own repeatability")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also label every point with the fast protocol as first released (150 solver "
+                         "iterations, the full lift) and report the gain in positives per core-second over it")
     for name, f in FastOptions.__dataclass_fields__.items():  # ablations: --no-short-lift, --early-close, ...
         flag = name.replace("_", "-")
-        if f.default:
+        if f.type in (int, "int"):
+            ap.add_argument(f"--{flag}", dest=name, type=int, default=f.default,
+                            help=f"fast protocol's {name} (default: {f.default})")
+        elif f.default:
             ap.add_argument(f"--no-{flag}", dest=name, action="store_false", help=f"fast protocol without {name}")
         else:
             ap.add_argument(f"--{flag}", dest=name, action="store_true", help=f"fast protocol with {name}")

@@ -209,3 +209,36 @@ def test_fast_labels_equal_the_reference_on_a_small_pile(sim):
                                                                           ReferenceLabeller)
     with pytest.raises(IGDError, match="unknown protocol 'slow'"):
         make_labeller("slow")
+
+
+def test_the_fast_protocols_approximations_cut_the_lift_and_restore_the_solver(sim):
+    from dataclasses import asdict
+
+    from igd.constants import SOLVER_ITERATIONS
+    from igd.data.sampling import FAST_V1
+
+    lower, upper = lone_block(sim)
+    centre = (lower + upper) / 2
+    candidate = (np.array([centre[0], centre[1], upper[2] + FINGER_DEPTH - 0.02]), np.array([0.0, 0.0, 1.0]))
+    runs = {}
+    for name, options in (("v1", asdict(FAST_V1)), ("now", {})):
+        labeller = make_labeller("fast", **options)
+        labeller.begin(sim)
+        assert sim.world.p.getPhysicsEngineParameters()["numSolverIterations"] == labeller.options.solver_iterations
+        (point,) = [labeller.label(*candidate)]
+        labeller.end()
+        assert sim.world.p.getPhysicsEngineParameters()["numSolverIterations"] == SOLVER_ITERATIONS
+        runs[name] = (point, labeller.counts)
+    (v1, c1), (now, c2) = runs["v1"], runs["now"]
+    assert v1.label == now.label == 1 and v1.successes == now.successes
+    assert c2.simulated == c1.simulated >= 1
+    assert c2.steps < c1.steps  # each held grasp lifts 4 cm instead of 10
+
+
+@pytest.mark.parametrize("field, value", [("solver_iterations", 0), ("solver_iterations", 151),
+                                          ("solver_iterations", 2.5), ("lift_increments", -1)])
+def test_fast_options_out_of_range_are_one_line_errors(field, value):
+    from igd.data.sampling import FastOptions
+
+    with pytest.raises(IGDError, match=f"FastOptions.{field} must be"):
+        FastOptions(**{field: value})
