@@ -135,10 +135,10 @@ def test_detect_returns_sorted_world_grasps_inside_the_workspace(detections):
 
 def test_detect_equals_the_benchmark_pipeline(vgn, sim, detections):
     """``detect`` fuses and plans as a benchmark step does (noise off), here in the identity workspace."""
-    from igd.bench.clutter_removal import observe
+    from igd.bench.clutter_removal import look
 
     timings = dict.fromkeys(("render", "noise", "integration"), 0.0)
-    observation, _ = observe(sim, "none", [side_view_extrinsic()], np.random.default_rng(0), timings)
+    observation, _ = look(sim, "none", [side_view_extrinsic()], np.random.default_rng(0), timings)
     expected = vgn.plan(observation)
     assert isinstance(expected, Grasps) and len(expected) == len(detections)
     np.testing.assert_allclose(detections.poses, expected.poses, atol=1e-12)

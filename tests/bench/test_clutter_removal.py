@@ -12,7 +12,6 @@ from igd.bench import clutter_removal
 from igd.bench.clutter_removal import (
     GRASP_COLUMNS,
     RoundResult,
-    crop_to_workspace,
     round_seeds,
     run_round,
     seed_planner,
@@ -60,16 +59,16 @@ def cfg(tmp_path):
 
 
 @pytest.fixture
-def fake_observe(monkeypatch):
+def fake_look(monkeypatch):
     seen = {"calls": 0, "empty_after": None}
 
-    def observe(sim, noise, extrinsics, rng, timings):
+    def look(sim, noise, extrinsics, rng, timings):
         seen["calls"] += 1
         if seen["empty_after"] is not None and seen["calls"] > seen["empty_after"]:
             return None, 0.002
         return Observation(np.zeros((1, 40, 40, 40), np.float32)), 0.002
 
-    monkeypatch.setattr(clutter_removal, "observe", observe)
+    monkeypatch.setattr(clutter_removal, "look", look)
     return seen
 
 
@@ -79,7 +78,7 @@ def fake_observe(monkeypatch):
     ([False, True, False, True, False, False], 6, "failures"),  # a failure after a success does not count twice
     ([True, False, True, True, False, True, True], 7, "cleared"),
 ])
-def test_consecutive_failures_end_the_round(cfg, fake_observe, labels, attempts, end):
+def test_consecutive_failures_end_the_round(cfg, fake_look, labels, attempts, end):
     sim = ScriptedSim(labels)
     result = run_round(sim, OnePlanner(), cfg, seed=0, round_id=0)
     assert len(result.grasps) == attempts
@@ -89,7 +88,7 @@ def test_consecutive_failures_end_the_round(cfg, fake_observe, labels, attempts,
     assert sim.reset_seed == round_seeds(0, 0).scene
 
 
-def test_rows_hold_the_best_grasp(cfg, fake_observe):
+def test_rows_hold_the_best_grasp(cfg, fake_look):
     result = run_round(ScriptedSim([True] * 5), OnePlanner(n=3), cfg, seed=4, round_id=7)
     row = result.grasps[0]
     assert set(GRASP_COLUMNS) <= set(row)
@@ -101,7 +100,7 @@ def test_rows_hold_the_best_grasp(cfg, fake_observe):
     assert RoundResult.from_dict(result.to_dict()) == result
 
 
-def test_round_files_without_target_names_still_read(cfg, fake_observe):
+def test_round_files_without_target_names_still_read(cfg, fake_look):
     """Round files written before ``target_name`` existed resume as complete rounds."""
     d = run_round(ScriptedSim([False, False]), OnePlanner(), cfg, seed=0, round_id=0).to_dict()
     for row in d["grasps"]:
@@ -109,9 +108,9 @@ def test_round_files_without_target_names_still_read(cfg, fake_observe):
     assert [row["target_name"] for row in RoundResult.from_dict(d).grasps] == ["", ""]
 
 
-def test_round_ends_when_nothing_found_or_nothing_seen(cfg, fake_observe):
+def test_round_ends_when_nothing_found_or_nothing_seen(cfg, fake_look):
     assert run_round(ScriptedSim([]), OnePlanner(n=0), cfg, 0, 0).end_reason == "no_grasp"
-    fake_observe.update(calls=0, empty_after=2)
+    fake_look.update(calls=0, empty_after=2)
     result = run_round(ScriptedSim([True] * 5), OnePlanner(), cfg, 0, 0)
     assert (result.end_reason, len(result.grasps)) == ("nothing_to_see", 2)
 
@@ -132,12 +131,6 @@ def test_seed_planner_resets_a_generator():
     planner.rng.random()
     seed_planner(planner, 3)
     assert planner.rng.random() == first
-
-
-def test_crop_to_workspace():
-    pts = np.array([[0.1, 0.1, 0.1], [0.1, 0.1, 0.05], [0.3, 0.1, 0.1], [0.02, 0.28, 0.055]])
-    np.testing.assert_array_equal(crop_to_workspace(pts), pts[[0, 3]])
-    assert crop_to_workspace(np.zeros((0, 3))).shape == (0, 3)
 
 
 def test_record_validation():

@@ -1,4 +1,4 @@
-"""One round of the clutter-removal benchmark (SPEC.md §11), following VGN's reference loop.
+"""One round of the clutter-removal benchmark (docs/benchmark.md), following VGN's reference loop.
 
 A round builds a new scene, then repeats *look, plan, grasp* until the table is clear, two grasps
 in a row have failed, nothing is left to see, or the planner finds nothing. Everything random in a
@@ -16,11 +16,10 @@ from typing import Any, Dict, List, NamedTuple, Optional
 import numpy as np
 
 from igd.bench.config import BenchConfig
-from igd.constants import RESOLUTION, VALID_LOWER, VALID_UPPER
 from igd.perception.camera import DEFAULT_INTRINSIC, views
 from igd.planners.base import Observation, Planner
 
-#: Columns of ``grasps.csv``: SPEC §11's fourteen, then our extras.
+#: Columns of ``grasps.csv`` (docs/benchmark.md): the reference's fourteen, then our extras.
 GRASP_COLUMNS = ("round_id", "scene_id", "qx", "qy", "qz", "qw", "x", "y", "z", "width", "score", "label",
                  "integration_time", "planning_time", "seed", "cause", "object_name",
                  "target_name")
@@ -105,40 +104,28 @@ def seed_planner(planner: Planner, seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def crop_to_workspace(points: np.ndarray) -> np.ndarray:
-    """The points ``(N, 3)`` inside the valid grasp volume (SPEC §1)."""
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    inside = np.all((points >= VALID_LOWER) & (points <= VALID_UPPER), axis=1)
-    return points[inside]
-
-
-def observe(sim, noise: str, extrinsics: list, rng: np.random.Generator,
-            timings: Dict[str, float]) -> tuple[Optional[Observation], float]:
-    """Render every view, add noise, fuse; ``(None, t)`` when no surface is left in the workspace.
+def look(sim, noise: str, extrinsics: list, rng: np.random.Generator,
+         timings: Dict[str, float]) -> tuple[Optional[Observation], float]:
+    """Render every view and build the observation (:func:`igd.perception.observe.observe_depth`, the
+    path the API and the data share); ``(None, t)`` when no surface is left in the workspace.
 
     Returns the observation and the integration time ``t`` (40^3 TSDF and 120^3 cloud together,
     seconds). ``timings`` accumulates the render / noise / integration split.
     """
-    from igd.perception.noise import apply_noise
-    from igd.perception.tsdf import create_tsdf, high_res_cloud
+    from igd.perception.observe import observe_depth
 
     tic = time.perf_counter()
     depths = [sim.render(extrinsic, DEFAULT_INTRINSIC) for extrinsic in extrinsics]
-    rendered = time.perf_counter()
-    depths = np.stack([apply_noise(depth, noise, rng) for depth in depths]).astype(np.float32, copy=False)
-    noised = time.perf_counter()
-    grid = create_tsdf(depths, DEFAULT_INTRINSIC, extrinsics, resolution=RESOLUTION).get_grid()
-    points, _normals = high_res_cloud(depths, DEFAULT_INTRINSIC, extrinsics)
-    fused = time.perf_counter()
-    timings["render"] += rendered - tic
-    timings["noise"] += noised - rendered
-    timings["integration"] += fused - noised
-    points = crop_to_workspace(points)
-    if len(points) == 0:
-        return None, fused - noised
-    observation = Observation(grid, depth=depths[0], intrinsic=DEFAULT_INTRINSIC,
-                              extrinsics=list(extrinsics), cloud=points)
-    return observation, fused - noised
+    timings["render"] += time.perf_counter() - tic
+    step: Dict[str, float] = {}
+    # the simulator's images: the fusion's own checks suffice (docs/perception.md)
+    observation = observe_depth(depths, DEFAULT_INTRINSIC, extrinsics, noise=noise, rng=rng, check=False,
+                                timings=step)
+    timings["noise"] += step["noise"]
+    timings["integration"] += step["integration"]
+    if len(observation.cloud) == 0:
+        return None, step["integration"]
+    return observation, step["integration"]
 
 
 def grasp_row(seed: int, round_id: int, k: int, grasps, outcome, integration_time: float,
@@ -158,7 +145,7 @@ def grasp_row(seed: int, round_id: int, k: int, grasps, outcome, integration_tim
 
 
 def run_round(sim, planner: Planner, cfg: BenchConfig, seed: int, round_id: int) -> RoundResult:
-    """Play round ``round_id`` of ``seed`` on ``sim`` with ``planner`` (SPEC §11, VGN's loop)."""
+    """Play round ``round_id`` of ``seed`` on ``sim`` with ``planner`` (docs/benchmark.md, VGN's loop)."""
     start = time.perf_counter()
     seeds = round_seeds(seed, round_id)
     seed_planner(planner, seeds.planner)
@@ -179,7 +166,7 @@ def run_round(sim, planner: Planner, cfg: BenchConfig, seed: int, round_id: int)
         if len(rows) >= attempt_limit:
             end_reason = "attempt_limit"
             break
-        observation, integration_time = observe(sim, cfg.noise, extrinsics, noise_rng, timings)
+        observation, integration_time = look(sim, cfg.noise, extrinsics, noise_rng, timings)
         if observation is None:
             end_reason = "nothing_to_see"
             break

@@ -137,13 +137,13 @@ def scene_rng(seed: int, scene_id: str, stream: int) -> np.random.Generator:
 def fuse_grid(depth_imgs: np.ndarray, extrinsics: np.ndarray, noise: str, rng: np.random.Generator,
               intrinsic) -> np.ndarray:
     """``depth_imgs (n, H, W)`` seen from ``extrinsics (n, 7)`` (T_cam_world ``[q, t]``), each with
-    ``noise`` from ``rng`` in order, fused → grid ``(1, 40, 40, 40)`` float32."""
+    ``noise`` from ``rng`` in order, fused → grid ``(1, 40, 40, 40)`` float32: the benchmark's and the
+    API's path (:func:`igd.perception.observe.observe_depth`, docs/perception.md), without the cloud."""
     from igd.geometry import Transform
-    from igd.perception.noise import apply_noise
-    from igd.perception.tsdf import create_tsdf
+    from igd.perception.observe import observe_depth
 
-    noisy = [apply_noise(d, noise, rng) for d in depth_imgs]
-    return create_tsdf(noisy, intrinsic, [Transform.from_list(e) for e in extrinsics]).get_grid()
+    views = [Transform.from_list(e) for e in extrinsics]
+    return observe_depth(depth_imgs, intrinsic, views, noise=noise, rng=rng, cloud=False, check=False).grid
 
 
 def _scene_grid(cfg: ProcessConfig, scene_id: str, intrinsic) -> np.ndarray:

@@ -1,1 +1,4 @@
-"""Camera model, depth noise models, TSDF fusion and grid encoding (SPEC.md §6–8). Never imports pybullet."""
+"""Camera model, depth noise models, TSDF fusion, and the one path from depth to observation (``observe``).
+
+docs/perception.md describes them. Never imports pybullet.
+"""

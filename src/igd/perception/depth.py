@@ -1,4 +1,4 @@
-"""Depth images: validation, and analytic rendering of boxes for tests and benchmarks (SPEC.md §6).
+"""Depth images: validation, and analytic rendering of boxes for tests and benchmarks (docs/perception.md).
 
 A depth image is a 2-D ``(H, W)`` float array in **metres**, measured along the optical axis; ``0``
 means "no reading". Every function that takes a depth image from a user checks it here first, so a
@@ -84,7 +84,7 @@ def pixel_rays(intrinsic: CameraIntrinsic) -> np.ndarray:
     """Camera-frame ray of every pixel centre, ``(H, W, 3)`` float64 with ``z = 1``.
 
     Pixel ``(v, u)`` looks along ``((u - cx) / fx, (v - cy) / fy, 1)`` — the convention under which a
-    point projects to the pixel ``round(x fx / z + cx)`` (Open3D's, SPEC §8).
+    point projects to the pixel ``round(x fx / z + cx)`` (Open3D's, docs/perception.md).
     """
     u = (np.arange(intrinsic.width) - intrinsic.cx) / intrinsic.fx
     v = (np.arange(intrinsic.height) - intrinsic.cy) / intrinsic.fy

@@ -1,4 +1,4 @@
-"""Depth noise models for the robustness experiments (SPEC.md §7).
+"""Depth noise models for the robustness experiments (docs/perception.md).
 
 Every model is a pure function ``(depth, rng) -> noisy`` on an ``(H, W)`` float32 depth image in
 metres: it never changes its input, draws every random number from the passed
@@ -37,7 +37,7 @@ __all__ = ["NOISE_MODELS", "apply_noise", "none_noise", "dex_noise", "dex_scale_
 
 NoiseFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
-# --- dex (SPEC §7) ---
+# --- dex ---
 DEX_GAMMA_SHAPE, DEX_GAMMA_SCALE = 1000.0, 0.001
 DEX_FIELD_SIGMA, DEX_FIELD_DOWNSCALE, DEX_FIELD_PROB = 0.005, 4, 0.5
 # --- lateral, depth, blur ---

@@ -1,4 +1,4 @@
-"""Vectorised NumPy TSDF fusion with Open3D ``UniformTSDFVolume`` semantics (SPEC.md §8).
+"""Vectorised NumPy TSDF fusion with Open3D ``UniformTSDFVolume`` semantics (docs/perception.md).
 
 =====================  ======================================================================
 code                   Open3D (legacy ``UniformTSDFVolume``, v0.20)
@@ -68,7 +68,7 @@ class TSDFVolume:
     """A cube ``[0, size]³`` of ``resolution³`` voxels fused from depth images.
 
     Args:
-        size: side of the cube in metres (SPEC: 0.3).
+        size: side of the cube in metres (0.3 for the planners).
         resolution: voxels per side (40 for the networks, 120 for the surface cloud).
         truncation: truncation distance in metres; default 4 voxels (0.03 m at 40³, 0.01 m at 120³).
 
@@ -244,7 +244,7 @@ def create_tsdf(depths, intrinsic: CameraIntrinsic, extrinsics: Sequence[Transfo
                 resolution: int = RESOLUTION, size: float = SIZE) -> TSDFVolume:
     """Fuse ``depths`` ``(V, H, W)`` (or a list of ``(H, W)``) seen from ``extrinsics`` (V ``T_cam_world``).
 
-    Truncation: 0.03 m at 40³, 0.01 m at 120³ (SPEC §8), 4 voxels otherwise.
+    Truncation: 0.03 m at 40³, 0.01 m at 120³ (docs/perception.md), 4 voxels otherwise.
     """
     trunc = {RESOLUTION: TRUNCATION, HIGH_RES: HIGH_RES_TRUNCATION}.get(resolution) if size == SIZE else None
     vol = TSDFVolume(size=size, resolution=resolution, truncation=trunc)
