@@ -68,8 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--occ-points", type=int, default=2048, help="occupancy points per scene (giga, igd; default: 2048)")
     p("--augment", action="store_true", help="random 90-degree turns about the vertical axis")
     p("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
-    p("--init", metavar="CKPT", help="start from the weights of a checkpoint of the same planner type: a path or a "
-                                     "released name, e.g. giga-packed")
+    p("--init", metavar="CKPT", help="start from the weights of a checkpoint, a path or a released name: of the same "
+                                     "planner type all of them (e.g. giga-packed); of another type the tensors that "
+                                     "match (a transfer, e.g. --planner igd --init giga-packed-authors)")
     p("--set", dest="planner_set", action="append", metavar="KEY=VALUE",
       help="planner config field, e.g. --set features=16 (repeatable)")
     p("--accelerator", default="cpu", choices=("cpu", "gpu", "cuda", "mps", "auto"), help="(default: cpu)")
@@ -88,8 +89,8 @@ def _checked_planner_and_init(planner: str, init: str | None) -> tuple[str, str 
     if planner not in registry() and planner in RELEASED:
         raise IGDError(f"igd train --planner takes the planner type to train ('{RELEASED[planner].planner}'), not a "
                        f"released name; to start from the weights of '{planner}' pass --init {planner}")
-    if init is not None and init in RELEASED:
-        init = str(resolve_planner(planner, init).weights)
+    if init is not None and init in RELEASED:  # its own file, whatever its type (another type: a transfer)
+        init = str(resolve_planner(init).weights)
     return planner, init
 
 

@@ -121,6 +121,9 @@ class Planner(abc.ABC):
     scene_batched_training: ClassVar[bool] = False
     #: Training hook: the loss reads occupancy points (``occ_points``, ``occ``) from the batches.
     training_needs_occupancy: ClassVar[bool] = False
+    #: Transfer hook (``igd train --init`` from another planner type): per source type, prefixes of its
+    #: tensor names and the prefixes they take here (tensors that then match by name and shape load).
+    transfer_renames: ClassVar[Dict[str, Dict[str, str]]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -90,11 +90,44 @@ def load_last(path: Path, planner: Planner) -> dict:
 
 
 def load_init(path: str | Path, planner: Planner) -> None:
-    """Start from the weights of a planner checkpoint of the same type (``--init``)."""
+    """Start from the weights of a checkpoint (``--init``): of the same planner type, all of them
+    (strictly); of another type (our file or a released one, e.g. the authors' GIGA), the **transfer** of
+    docs/training.md, for the types the planner's ``transfer_renames`` names: every tensor whose name,
+    after those renames, and shape match one of ``planner``'s; the others keep their fresh initialisation. One line on stderr
+    says what was taken. Both must read the feature planes the same way (``plane_mapping``)."""
+    import sys
+
+    from igd.api import load
+
     path = Path(path)
-    payload = read_checkpoint(path)
-    _check_type(path, payload, planner, "--init")
-    _load_weights(path, payload, planner)
+    source = load(str(path)).planner
+    if source.name == planner.name:
+        _load_weights(path, {"state_dict": source.state_dict()}, planner)
+        return
+    if source.name not in planner.transfer_renames:
+        raise IGDError(f"{path}: --init is a checkpoint of planner '{source.name}', but this run trains "
+                       f"'{planner.name}', which starts from its own type"
+                       + (f" or by transfer from {', '.join(repr(t) for t in planner.transfer_renames)}"
+                          if planner.transfer_renames else ""))
+    mine, theirs = getattr(planner.config, "plane_mapping", None), getattr(source.config, "plane_mapping", None)
+    if mine is not None and theirs is not None and mine != theirs:
+        raise IGDError(f"{path}: --init from a '{source.name}' checkpoint with plane_mapping '{theirs}' into a "
+                       f"'{planner.name}' with plane_mapping '{mine}': pass --set plane_mapping={theirs}")
+    renames = planner.transfer_renames.get(source.name, {})
+    target = planner.net.state_dict()
+    taken: dict[str, torch.Tensor] = {}
+    for key, value in source.net.state_dict().items():
+        new = next((to + key[len(frm):] for frm, to in renames.items() if key.startswith(frm)), key)
+        if new in target and target[new].shape == value.shape:
+            taken[new] = value.float()
+    if not taken:
+        raise IGDError(f"{path}: a '{source.name}' checkpoint shares no tensor (name and shape) with planner "
+                       f"'{planner.name}': nothing to start from")
+    target.update(taken)
+    planner.net.load_state_dict(target, strict=True)
+    modules = sorted({k.split(".")[0] for k in taken})
+    print(f"--init: {len(taken)} of {len(target)} tensors from the '{source.name}' checkpoint {path} "
+          f"({', '.join(modules)}); the rest initialised afresh", file=sys.stderr)
 
 
 def _load_weights(path: Path, payload: dict, planner: Planner) -> None:

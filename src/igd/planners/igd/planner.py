@@ -64,6 +64,9 @@ class IGDPlanner(TorchPlanner):
     learned = True
     scene_batched_training = True
     training_needs_occupancy = True
+    #: From GIGA: the encoder, the width and occupancy heads by name; its quality head becomes the affordance
+    #: head (same shape, same role: the quality of a point; here it reads the DAM's features of c(p)).
+    transfer_renames = {"giga": {"decoder_qual.": "decoder_aff."}}
 
     def __init__(self, config: IGDConfig | None = None):
         super().__init__(config)
