@@ -2,8 +2,8 @@
 
 Scenes are those of ``igd generate --seed SEED`` (same ids, same objects, same sampled grasp points:
 the harness draws the points exactly as generation does). Each scene is built once; then the same
-points are labelled by the reference protocol (every yaw fully simulated, SPEC.md §3 with
-``allow_contact=False``) and by the fast one, each from the scene's saved state. Costs are CPU
+points are labelled by the reference protocol (every yaw fully simulated as in docs/simulator.md,
+with ``allow_contact=False``) and by the fast one, each from the scene's saved state. Costs are CPU
 seconds of this process (``time.process_time``), so other load on the machine does not count;
 PyBullet is single-threaded, so a CPU second is a core-second.
 

@@ -1,9 +1,10 @@
 """Simulator costs: grasp trials per core-second (full and early-aborted) and render time.
 
 Runs in one process on one core (PyBullet is single-threaded). A "full" trial runs every phase of
-SPEC.md §3 (spawn, approach, close, lift) on a top-down grasp of a lone object; an "aborted" one stops
-at the first check (the hand spawned in contact, as data generation does for colliding candidates)
-or on the approach (``allow_contact=False``). Each trial restores the saved scene first.
+the trial in docs/simulator.md (spawn, approach, close, lift) on a top-down grasp of a lone object;
+an "aborted" one stops at the first check (the hand spawned in contact, as data generation does for
+colliding candidates) or on the approach (``allow_contact=False``). Each trial restores the saved
+scene first.
 
     .venv/bin/python benchmarks/bench_sim.py --trials 100 --seed 0
 """

@@ -13,7 +13,7 @@ from typing import Any, Callable, Hashable, Optional, Sequence
 
 from igd.errors import IGDError
 
-#: One thread per worker process: simulation and torch share the cores (SPEC §14).
+#: One thread per worker process: simulation and torch share the cores (docs/simulator.md, "Physics").
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 

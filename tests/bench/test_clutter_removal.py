@@ -1,4 +1,4 @@
-"""The round loop of SPEC §11 on a scripted simulator and planner (the loop's logic alone).
+"""The round loop of docs/benchmark.md ("Protocol") on a scripted simulator and planner (the loop's logic alone).
 
 The real simulator, perception and planner run in ``test_runner.py``.
 """

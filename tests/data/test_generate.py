@@ -1,8 +1,9 @@
-"""``igd generate`` (SPEC.md §9) on the real simulator with the tiny object set 'blocks'.
+"""``igd generate`` (docs/data.md) on the real simulator with the tiny object set 'blocks'.
 
-One serial run of 3 scenes x 6 grasp points is the reference: the raw layout exactly as SPEC §9 says;
-a Ray run with 2 workers writes the same rows; a resumed run redoes only what is missing; a run
-killed (SIGKILL) after its first scene resumes to exactly the same rows, none lost or duplicated.
+One serial run of 3 scenes x 6 grasp points is the reference: the raw layout exactly as
+docs/data.md, "The raw root", says; a Ray run with 2 workers writes the same rows; a resumed run
+redoes only what is missing; a run killed (SIGKILL) after its first scene resumes to exactly the
+same rows, none lost or duplicated.
 """
 
 import csv

@@ -1,4 +1,4 @@
-"""Grasp sampling and labelling (SPEC.md §9 steps 1-5): the frame, the sampling rule, the label rule,
+"""Grasp sampling and labelling (docs/data.md, "One scene"): the frame, the sampling rule, the label rule,
 and the two protocols on the real simulator (object set 'blocks')."""
 
 import itertools

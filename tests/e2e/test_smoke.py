@@ -1,5 +1,6 @@
 """End to end through the real CLI: generate a few scenes, process them, train a few steps, and
-benchmark one round from the checkpoint the training just wrote (SPEC.md §9–11).
+benchmark one round from the checkpoint the training just wrote (docs/data.md, docs/training.md,
+docs/benchmark.md).
 
 Tiny on purpose ('blocks' objects, 3 scenes, 16 grasp points, GIGA with a small net), but every
 step is the real command on the real files of the step before.

@@ -10,7 +10,7 @@ from igd.nn import LocalDecoder, ResBlock
 
 
 def reference_forward(dec: LocalDecoder, p: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
-    """SPEC §10 written out: net = fc_p(p); 5×: net += fc_c[n](c); net = ResBlock(net); fc_out(relu(net))."""
+    """nn/README.md written out: net = fc_p(p); 5×: net += fc_c[n](c); net = ResBlock(net); fc_out(relu(net))."""
     net = dec.fc_p(p)
     for fc_c, block in zip(dec.fc_c, dec.blocks):
         net = net + fc_c(feature)

@@ -1,4 +1,5 @@
-"""Depth noise models (SPEC §7): statistics on synthetic images, determinism, zeros stay zero."""
+"""Depth noise models (docs/perception.md#depth-noise-models): statistics on synthetic images,
+determinism, zeros stay zero."""
 
 import numpy as np
 import pytest

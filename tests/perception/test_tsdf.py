@@ -1,5 +1,5 @@
-"""TSDF fusion (SPEC §8) pinned on an analytic scene: the table plane z = 0.05 and one box at large x,
-seen from the benchmark's side view. The expected values come from ray casting each voxel centre's
+"""TSDF fusion (docs/perception.md#tsdf) pinned on an analytic scene: the table plane z = 0.05 and one box
+at large x, seen from the benchmark's side view. The expected values come from ray casting each voxel centre's
 own ray in this file, independently of the fusion code; no simulator is involved."""
 
 import numpy as np

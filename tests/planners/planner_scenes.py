@@ -1,4 +1,4 @@
-"""Synthetic encoded TSDF grids (SPEC §8) of simple scenes for the planner tests (no simulator needed)."""
+"""Synthetic encoded TSDF grids (docs/perception.md#tsdf) of simple scenes for the planner tests (no simulator)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def box_sdf(points: np.ndarray, center, half_extents) -> np.ndarray:
 
 
 def encode(sdf: np.ndarray) -> np.ndarray:
-    """Encoded grid (SPEC §8) from signed distances at the voxel centres, ``(40, 40, 40)``."""
+    """Encoded grid (docs/perception.md#tsdf) from signed distances at the voxel centres, ``(40, 40, 40)``."""
     tsdf = np.clip(sdf / TRUNCATION, -1.0, 1.0)
     return np.where((tsdf >= -0.98) & (tsdf < 0.98), (tsdf + 1.0) / 2.0, 0.0).astype(np.float32)
 

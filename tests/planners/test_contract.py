@@ -1,4 +1,4 @@
-"""The planner contract, checked for every registered planner (DESIGN.md "The contracts").
+"""The planner contract, checked for every registered planner (docs/planners.md).
 
 Each planner is built from its default config (learned ones with a seeded random init), written and
 read back, and its ``plan()`` output checked against the :class:`Grasps` schema.

@@ -1,4 +1,5 @@
-"""The shared post-processing (SPEC §10): surface mask, smoothing, widths, borders, NMS, force, order."""
+"""The shared post-processing (docs/planners.md#post-processing): surface mask, smoothing, widths,
+borders, NMS, force, order."""
 
 from __future__ import annotations
 

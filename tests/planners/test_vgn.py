@@ -34,7 +34,7 @@ GOLDEN_BOX = dict(center=(0.13, 0.17, 0.08), half_extents=(0.02, 0.035, 0.03))
 
 
 def reference_forward(state: dict, grid: torch.Tensor):
-    """VGN's forward pass written out from SPEC §10: grid (1, 1, 40^3) → qual, rot, width (voxel units)."""
+    """VGN's forward pass written out from its README: grid (1, 1, 40^3) → qual, rot, width (voxel units)."""
 
     def conv(x, name, stride=1):
         w = state[f"{name}.weight"]

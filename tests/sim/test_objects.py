@@ -1,4 +1,4 @@
-"""The object catalogue (SPEC.md §5, docs/objects.md): sets, splits, processing, the cache.
+"""The object catalogue (docs/objects.md): sets, splits, processing, the cache.
 
 Fast tests process objects into a temporary cache (``IGD_CACHE``). The slow test settles every
 object of every set on a table and uses the real cache (``$IGD_CACHE`` or ``~/.cache/igd``) so that
@@ -77,7 +77,7 @@ def test_sets_are_fixed_disjoint_and_sized():
     assert set(members["packed/train"]) <= set(members["pile/train"])
     assert all(len(members[name]) == 40 for name in TEST_SETS)
     assert len(members["pile/train"]) > 1000 and len(members["packed/train"]) > 100
-    assert "random/168" not in trains | tests  # NaN vertices (SPEC §5)
+    assert "random/168" not in trains | tests  # NaN vertices (docs/objects.md)
     assert members["blocks"] == [f"gen/block_{i:03d}" for i in range(6)]
 
 
@@ -149,7 +149,7 @@ def test_test_only_kinds_are_watertight_unions_of_convex_pieces():
 # processing
 # --------------------------------------------------------------------------------------------------
 def check_asset(asset: ObjectAsset, client: int) -> None:
-    """The properties every processed object has (SPEC §5)."""
+    """The properties every processed object has (docs/objects.md, "Processing")."""
     import pybullet
 
     assert asset.urdf.is_absolute() and asset.urdf.exists() and asset.mesh.exists()
@@ -288,7 +288,7 @@ def test_upright_lists_match_the_rule():
 
 
 # --------------------------------------------------------------------------------------------------
-# every asset on a table (STYLE.md item 11)
+# every asset on a table (docs/objects.md, "Checks and timings")
 # --------------------------------------------------------------------------------------------------
 REST_STEPS = 240  # 1 s at dt = 1/240
 WINDOW_STEPS = 24  # the velocity is measured over the last 0.1 s

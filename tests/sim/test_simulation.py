@@ -1,4 +1,4 @@
-"""The simulator: TCP offset, grasp trial outcomes, scenes and determinism (SPEC.md §2–4).
+"""The simulator: TCP offset, grasp trial outcomes, scenes and determinism (docs/simulator.md).
 
 Uses the tiny generated object set 'blocks' and the real PyBullet simulator.
 """

@@ -13,7 +13,7 @@ SMALL_GIGA = {"features": 8, "hidden": 16, "unet_filters": 8}
 
 
 def box_grid() -> np.ndarray:
-    """A fully observed 5 x 4 x 6 cm box on the table, encoded (SPEC §8): ``(1, 40, 40, 40)`` float32."""
+    """A fully observed 5 x 4 x 6 cm box on the table, encoded (docs/perception.md#tsdf): ``(1, 40, 40, 40)``."""
     idx = np.stack(np.meshgrid(*[np.arange(RESOLUTION)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     centres = (idx + 0.5) * VOXEL_SIZE
     q = np.abs(centres - np.array([0.15, 0.15, 0.08])) - np.array([0.025, 0.02, 0.03])

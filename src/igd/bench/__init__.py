@@ -1,4 +1,4 @@
-"""The clutter-removal benchmark (SPEC.md §11): settings, one round, the parallel runner, metrics.
+"""The clutter-removal benchmark (docs/benchmark.md): settings, one round, the parallel runner, metrics.
 
 Importing this package is light: Ray, PyBullet and torch are imported only when a run starts.
 """

@@ -1,4 +1,4 @@
-"""The clutter-removal benchmark's settings (SPEC.md §11), one typed dataclass.
+"""The clutter-removal benchmark's settings (docs/benchmark.md), one typed dataclass.
 
 Every field is documented where it is declared; :meth:`BenchConfig.__post_init__` checks them and
 names the field and the allowed values when one is wrong. The fields in :data:`RESULT_FIELDS`
@@ -35,7 +35,7 @@ DERIVED_FIELDS = ("object_set", "objects_sha256", "weights_sha256")
 
 
 def noise_names() -> tuple[str, ...]:
-    """The depth-noise model names (SPEC §7)."""
+    """The depth-noise model names (docs/perception.md, "Depth noise models")."""
     from igd.perception.noise import NOISE_MODELS
 
     return tuple(NOISE_MODELS)
@@ -66,7 +66,7 @@ class BenchConfig:
     weights: Optional[str] = None
     """Checkpoint file of the planner (an igd checkpoint or the planner's released format)."""
     scene: Scene = "packed"
-    """Scene type: ``pile`` or ``packed`` (SPEC §4)."""
+    """Scene type: ``pile`` or ``packed`` (docs/simulator.md, "Scenes")."""
     objects: str = "test"
     """Object split (``test``/``train``, joined to the scene: ``packed/test``), a full set name, or a
     downloaded folder of URDFs such as VGN's ``data/urdfs/packed/test`` (any value with a ``/`` that is
@@ -76,13 +76,14 @@ class BenchConfig:
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     """Seeds; each seed runs ``rounds`` rounds; metrics are mean ± std over seeds."""
     noise: str = "dex"
-    """Depth-noise model applied to every rendered image (SPEC §7)."""
+    """Depth-noise model applied to every rendered image (docs/perception.md, "Depth noise models")."""
     views: Views = "side"
-    """Camera views fused per observation: ``side`` (one view, SPEC §6) or ``circle6`` (VGN's six)."""
+    """Camera views fused per observation: ``side`` (one view) or ``circle6`` (VGN's six); docs/perception.md,
+    "Camera views"."""
     object_count: int = BENCH_OBJECTS
     """Objects dropped or placed per scene."""
     max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES
-    """A round ends once this many grasps in a row have failed (SPEC §11: 2; at least 2)."""
+    """A round ends once this many grasps in a row have failed (2 in docs/benchmark.md, "Protocol"; at least 2)."""
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     """Parallel simulation workers of a local Ray cluster; 1 runs serially in this process without Ray.
     With ``address`` the cluster's CPUs decide and this is not used."""

@@ -1,4 +1,4 @@
-"""Clutter-removal metrics (SPEC.md §11) and the run summary.
+"""Clutter-removal metrics (docs/benchmark.md, "Protocol") and the run summary.
 
 - **GSR** (grasp success rate, %) = successes / attempts.
 - **DR** (declutter rate, %) = successes / objects present after scene generation.

@@ -2,7 +2,7 @@
 
 Bad input (an :class:`~igd.errors.IGDError`, a missing file, a bad value) becomes one line on
 stderr, ``igd: error: <message>``, and exit code 2 - never a traceback from deep inside
-(STYLE.md 14). Set ``IGD_DEBUG=1`` to see the traceback anyway.
+(docs/development.md, "Errors are for people"). Set ``IGD_DEBUG=1`` to see the traceback anyway.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""Run the clutter-removal benchmark: a planner x a scene type x seeds x rounds (SPEC.md §11).
+r"""Run the clutter-removal benchmark: a planner x a scene type x seeds x rounds (docs/benchmark.md).
 
 examples:
   # VGN's released weights on packed scenes, the paper's protocol (seeds 0-4 x 100 rounds)

@@ -1,4 +1,4 @@
-r"""Generate self-supervised grasp data: scenes x grasp points x six yaw trials (SPEC.md §9, GIGA's layout).
+r"""Generate self-supervised grasp data: scenes x grasp points x six yaw trials (docs/data.md, GIGA's layout).
 
 examples:
   # the pile training set behind our weights (docs/data.md), on all local cores

@@ -1,4 +1,4 @@
-r"""List the object sets, or build a set's objects into the cache ahead of time (SPEC.md §5).
+r"""List the object sets, or build a set's objects into the cache ahead of time (docs/objects.md).
 
 examples:
   # the sets and their sizes, and where the cache is

@@ -1,1 +1,1 @@
-"""Grasp datasets: generation (GIGA protocol), on-disk layout, processing, torch datasets (SPEC.md §9)."""
+"""Grasp datasets: generation (GIGA protocol), on-disk layout, processing, torch datasets (docs/data.md)."""

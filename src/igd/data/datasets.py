@@ -2,9 +2,9 @@
 
 - :class:`GraspDataset`: one grasp per item (the reference's way).
 - :class:`SceneBatchedGraspDataset`: one scene per item with ``K`` of its grasps. On a CPU the
-  scene encoder dominates a training step (SPEC §14), so encoding a scene once for many grasps is
-  the main lever on training speed; :func:`flatten_grasps` turns a scene batch into a grasp batch
-  for losses that want one grasp per grid.
+  scene encoder dominates a training step (docs/training.md, "Scene-batched training"), so encoding
+  a scene once for many grasps is the main lever on training speed; :func:`flatten_grasps` turns a
+  scene batch into a grasp batch for losses that want one grasp per grid.
 
 Batch keys and shapes: :mod:`igd.batch_keys`. Grasps come from ``ROOT/grasps.csv`` (metres, or GIGA's
 voxel-unit ``i,j,k`` columns, converted on reading), grids from ``ROOT/scenes/<id>.npz``, occupancy

@@ -1,4 +1,4 @@
-"""Self-supervised grasp data (SPEC.md §9, GIGA's protocol): scenes in parallel on Ray, resumable.
+"""Self-supervised grasp data (docs/data.md, GIGA's protocol): scenes in parallel on Ray, resumable.
 
 Layout of a raw root ``RAW`` (GIGA's, :mod:`igd.data.layout`, plus our bookkeeping)::
 
@@ -42,8 +42,8 @@ RUN_FILE = ".generate.json"
 PARTS_DIR = ".parts"
 STATS_FILE = "stats.json"
 FORMAT = "igd-generate-v1"
-OBJECT_COUNT_LAMBDA = 4  # objects per scene ~ Poisson(4) + 1 (SPEC §4)
-SAMPLING_VIEWS = 6  # random views fused for the grasp-sampling cloud (SPEC §6)
+OBJECT_COUNT_LAMBDA = 4  # objects per scene ~ Poisson(4) + 1 (docs/simulator.md, "Scenes")
+SAMPLING_VIEWS = 6  # random views fused for the grasp-sampling cloud (docs/perception.md, "Camera views")
 #: Settings that decide a run's files; a resume must match the stored run on each of them.
 #: ``objects_sha256``: the digest of a folder of URDFs (None for our sets), so a changed folder is refused.
 IDENTITY_FIELDS = ("format", "scene", "object_set", "objects_sha256", "seed", "grasps_per_scene", "protocol")
@@ -58,9 +58,9 @@ class GenerateConfig:
     """One ``igd generate`` run."""
 
     out: str
-    """Raw root to write (GIGA layout, SPEC §9)."""
+    """Raw root to write (GIGA layout, docs/data.md, "The raw root")."""
     scene: Scene = "pile"
-    """Scene type: ``pile`` or ``packed`` (SPEC §4)."""
+    """Scene type: ``pile`` or ``packed`` (docs/simulator.md, "Scenes")."""
     scenes: int = 1
     """Scenes to generate (indices ``0 .. scenes-1``; a resume may extend a run)."""
     grasps_per_scene: int = 120
@@ -144,7 +144,7 @@ class GenerateConfig:
 
 
 # --------------------------------------------------------------------------------------------------
-# one scene (SPEC §9)
+# one scene (docs/data.md, "One scene")
 # --------------------------------------------------------------------------------------------------
 def scene_seed_sequence(seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, index])
@@ -160,7 +160,7 @@ def scene_id(cfg: GenerateConfig, index: int) -> str:
 
 def sampling_extrinsics(rng: np.random.Generator, n: int = SAMPLING_VIEWS) -> list:
     """``n`` random ``T_cam_world`` around ``(0.15, 0.15, 0)``: ``r ~ U[1.6, 2.4]·0.3``,
-    ``θ ~ U[0, π/4]``, ``φ ~ U[0, 2π)`` (SPEC §6)."""
+    ``θ ~ U[0, π/4]``, ``φ ~ U[0, 2π)`` (docs/perception.md, "Camera views")."""
     from igd.constants import SIZE
     from igd.perception.camera import spherical_extrinsic
 
@@ -234,7 +234,7 @@ def stored_mesh_path(cfg: GenerateConfig) -> Callable:
 
 
 def generate_scene(sim, cfg: GenerateConfig, index: int, labeller=None) -> SceneResult:
-    """Scene ``index`` of the run, SPEC §9 from start to end, in ``sim``."""
+    """Scene ``index`` of the run, docs/data.md's "One scene" from start to end, in ``sim``."""
     start = time.perf_counter()
     sid = scene_id(cfg, index)
     rng = np.random.default_rng(scene_seed_sequence(cfg.seed, index))

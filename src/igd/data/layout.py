@@ -1,4 +1,5 @@
-"""The on-disk layout of grasp datasets: GIGA's, so GIGA's released data reads as-is (SPEC.md §9).
+"""The on-disk layout of grasp datasets: GIGA's, so GIGA's released data reads as-is (docs/data.md,
+"The raw root" and "The processed root").
 
 Raw root (what ``igd generate`` writes)::
 

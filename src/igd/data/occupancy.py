@@ -1,4 +1,5 @@
-"""Occupancy labels: points in a scene labelled inside/outside its objects (SPEC.md §9, GIGA).
+"""Occupancy labels: points in a scene labelled inside/outside its objects (GIGA's; docs/data.md,
+"Processing and datasets").
 
 A scene's objects come from its ``mesh_pose_list/<id>.npz`` (mesh path, scale, 4x4 pose per
 object; paths relative to the object catalogue or GIGA's absolute ones, ``.obj`` or a one-link

@@ -1,4 +1,5 @@
-"""``igd process``: a raw root (GIGA layout) → a processed root the datasets train on (SPEC.md §9).
+"""``igd process``: a raw root (GIGA layout) → a processed root the datasets train on (docs/data.md,
+"Processing and datasets").
 
 Steps:
 
@@ -39,7 +40,8 @@ __all__ = ["ProcessConfig", "PROCESS_FILE", "BALANCE_LOWER", "BALANCE_UPPER", "b
            "split_scenes", "scene_rng", "fuse_grid", "process_scene", "process_dataset", "format_summary"]
 
 PROCESS_FILE = "process.json"  # the settings of a processed root (checked on --resume) and its summary
-BALANCE_LOWER, BALANCE_UPPER = 0.02, 0.28  # positions kept by clean/balance, every axis (SPEC §9)
+# positions kept by clean/balance, every axis (docs/data.md, "Processing and datasets")
+BALANCE_LOWER, BALANCE_UPPER = 0.02, 0.28
 RESULT_FIELDS = ("noise", "seed", "occ_points", "occ_files", "val_fraction")  # settings that change files
 _NOISE_STREAM, _OCC_STREAM = 0, 1
 

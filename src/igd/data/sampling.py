@@ -1,7 +1,7 @@
-"""Grasp sampling and labelling for self-supervised data: SPEC.md §9 steps 1-5, two protocols.
+"""Grasp sampling and labelling for self-supervised data (docs/data.md, "One scene"), two protocols.
 
 ==============================  ===================================================================
-SPEC §9                         here
+the rule (docs/data.md)         here
 ==============================  ===================================================================
 surface cloud, cropped          :func:`crop_to_valid_volume`, points and normals ``(N, 3)``
 1. a point with ``n_z > -0.1``  :func:`sample_grasp_point`
@@ -13,7 +13,7 @@ surface cloud, cropped          :func:`crop_to_valid_volume`, points and normals
 
 Two protocols label the same candidates:
 
-- ``reference``: every yaw is a full trial of SPEC §3 from the saved state
+- ``reference``: every yaw is a full trial (docs/simulator.md, "One grasp trial") from the saved state
   (``ClutterRemovalSim.execute_grasp(remove=False, allow_contact=False)``).
 - ``fast``: the same trials, with work that cannot change the outcome skipped (docs/data.md has
   the measured agreement and speed): a yaw whose hand, placed kinematically at the poses the
@@ -38,7 +38,7 @@ from igd.errors import IGDError
 from igd.geometry import Rotation, Transform, rot_z
 from igd.sim.probe import CLOSING_BOX_CENTRE, probe_world
 
-#: Six yaws about the grasp z axis (SPEC §9 step 4).
+#: Six yaws about the grasp z axis (docs/data.md, "One scene", step 4).
 YAW_COUNT = 6
 YAWS = np.linspace(0.0, np.pi, YAW_COUNT)
 NORMAL_Z_MIN = -0.1  # step 1: only normals that do not point (much) downwards
@@ -52,8 +52,9 @@ PROTOCOLS = ("fast", "reference")
 # steps 1-3: a grasp candidate from the surface cloud
 # --------------------------------------------------------------------------------------------------
 def crop_to_valid_volume(points: np.ndarray, normals: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Keep the points (N, 3) inside the valid volume ``[0.02, 0.28]² x [0.055, 0.30]`` (SPEC §1),
-    bounds included as in Open3D's crop; returns ``(points (M, 3), normals (M, 3))``."""
+    """Keep the points (N, 3) inside the valid volume ``[0.02, 0.28]² x [0.055, 0.30]``
+    (docs/frames.md#conventions-and-fixed-numbers), bounds included as in Open3D's crop; returns
+    ``(points (M, 3), normals (M, 3))``."""
     points, normals = np.asarray(points, np.float64), np.asarray(normals, np.float64)
     inside = np.all((points >= VALID_LOWER) & (points <= VALID_UPPER), axis=1)
     return points[inside], normals[inside]
@@ -220,7 +221,7 @@ class Labeller:
 
 
 class ReferenceLabeller(Labeller):
-    """The straightforward protocol: every yaw is a full SPEC §3 trial from the saved state."""
+    """The straightforward protocol: every yaw is a full trial (docs/simulator.md) from the saved state."""
 
     name = "reference"
 

@@ -6,7 +6,6 @@ weights, so a benchmark run with it tests the simulator, the camera and the TSDF
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,16 +46,16 @@ class TopDownPlanner(Planner):
 
     def plan(self, observation: Observation) -> Grasps:
         """One grasp (score 1) above the highest observed-inside voxel; none if nothing stands on the table."""
-        tic = time.perf_counter()
         points = _inside_points(observation.grid[0])
         if len(points) == 0:
-            return Grasps.empty(planning_time=time.perf_counter() - tic)
+            return Grasps.empty()
         top = points[np.argmax(points[:, 2])]
         patch = _top_patch(points[points[:, 2] >= top[2] - 2 * VOXEL_SIZE, :2], top[:2], self.config.patch_radius)
         pose = self._pose(patch.mean(axis=0), top[2] + VOXEL_SIZE / 2, _narrow_axis(patch))
-        grasps = Grasps(pose[None], [self.config.width], [1.0])
-        grasps.info["planning_time"] = time.perf_counter() - tic
-        return grasps
+        return Grasps(pose[None], [self.config.width], [1.0])
+
+    def reseed(self, seed: int) -> None:
+        """Nothing to do: the heuristic makes no random choices."""
 
     def _pose(self, xy: np.ndarray, top_z: float, closing: np.ndarray) -> np.ndarray:
         """TCP pose (4, 4): approach z = -world z, closing y = ``closing`` (2,), fingertips ``depth`` below the top."""

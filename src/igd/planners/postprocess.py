@@ -1,4 +1,4 @@
-"""Post-processing shared by the dense and implicit planners (SPEC.md §10, last part).
+"""Post-processing shared by the dense and implicit planners (docs/planners.md, "Post-processing").
 
 A planner that predicts quality, orientation and width on the 40^3 grid hands its three volumes to
 :func:`detect`, which runs the reference pipeline of VGN (Breyer et al. 2020, ``detection.py``) as
@@ -15,8 +15,8 @@ step                       what
                            ``order="random"``: one uniformly drawn detection (VGN's own protocol)
 =========================  ========================================================================
 
-Volumes are numpy arrays with axes ``(x, y, z)``: ``grid (40, 40, 40)`` the encoded TSDF of SPEC §8,
-``qual (40, 40, 40)`` in [0, 1], ``rot (4, 40, 40, 40)`` quaternions ``(x, y, z, w)``,
+Volumes are numpy arrays with axes ``(x, y, z)``: ``grid (40, 40, 40)`` the encoded TSDF
+(docs/perception.md#tsdf), ``qual (40, 40, 40)`` in [0, 1], ``rot (4, 40, 40, 40)`` quaternions ``(x, y, z, w)``,
 ``width (40, 40, 40)`` in **metres** (VGN predicts voxel units: its planner converts first).
 
 Why ``order="random"`` returns one grasp: :class:`~igd.planners.base.Grasps` is always sorted by
@@ -49,7 +49,7 @@ _ORDERS = ("best", "random")
 
 @dataclass
 class PostprocessConfig:
-    """Settings of :func:`detect`. Defaults are GIGA's protocol (SPEC §10); see :data:`PRESETS`."""
+    """Settings of :func:`detect`. Defaults are GIGA's protocol (docs/planners.md); see :data:`PRESETS`."""
 
     threshold: float = 0.5
     """Quality threshold on the smoothed, masked quality (GIGA's protocol 0.5; VGN's own 0.9)."""
@@ -97,7 +97,8 @@ class PostprocessConfig:
 
 
 PRESETS = {
-    # GIGA's benchmark protocol (SPEC §10): threshold 0.5, bounded workspace, best grasp executed.
+    # GIGA's benchmark protocol (docs/planners.md, "Post-processing"): threshold 0.5, bounded workspace,
+    # best grasp executed.
     "giga": PostprocessConfig(),
     # VGN's own detection.py: threshold 0.9, widths in [1.33, 9.33] voxels, no border zeroing,
     # detections shuffled and the first executed (a uniform draw).
@@ -170,9 +171,10 @@ def select(qual: np.ndarray, rot: np.ndarray, width: np.ndarray, threshold: floa
     """Grasps at the local maxima of ``qual`` above ``threshold``, best first.
 
     qual: (40, 40, 40) processed quality; rot: (4, 40, 40, 40) quaternions (x, y, z, w);
-    width: (40, 40, 40) metres. A grasp sits at voxel ``(i, j, k) · 0.0075`` m (SPEC §8, no half
-    voxel) with orientation ``rot[:, i, j, k]``. ``force``: if no voxel reaches ``threshold``, keep the
-    single best local maximum with quality > 0. Returns :class:`Grasps` with ``poses (N, 4, 4)``.
+    width: (40, 40, 40) metres. A grasp sits at voxel ``(i, j, k) · 0.0075`` m (no half voxel:
+    docs/planners.md, "Post-processing") with orientation ``rot[:, i, j, k]``. ``force``: if no voxel
+    reaches ``threshold``, keep the single best local maximum with quality > 0. Returns
+    :class:`Grasps` with ``poses (N, 4, 4)``.
     """
     qual = np.array(_check_volume("qual", qual), dtype=np.float64, copy=True)
     rot, width = _check_volume("rot", rot, (4,)), _check_volume("width", width)

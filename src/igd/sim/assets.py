@@ -1,4 +1,4 @@
-"""Turning a raw mesh into a simulator-ready object (SPEC.md §5, docs/objects.md).
+"""Turning a raw mesh into a simulator-ready object (docs/objects.md, "Processing").
 
 The steps, for every source (YCB, pybullet_data's random_urdfs, our generated shapes):
 
@@ -34,7 +34,7 @@ import trimesh
 
 from igd.errors import IGDError
 
-DENSITY = 700.0  # kg/m^3 (SPEC §5)
+DENSITY = 700.0  # kg/m^3 (docs/objects.md, "Processing")
 MIN_MASS, MAX_MASS = 0.02, 1.0  # kg: a floor keeps thin shells from being feather-light
 MAX_MIDDLE_EXTENT = 0.07  # m: unit scale = min(1, 0.07 / middle extent)
 MIN_EXTENT = 0.003  # m: thinner objects (sheets) at unit scale are rejected as degenerate

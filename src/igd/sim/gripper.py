@@ -1,4 +1,4 @@
-"""The free-floating Franka Panda hand (SPEC.md §2).
+"""The free-floating Franka Panda hand (docs/simulator.md, "The gripper").
 
 The URDF is built at run time from ``pybullet_data/franka_panda/panda.urdf``: the ``panda_hand``
 link becomes the root, with the two finger links and their prismatic joints; mesh paths point at
@@ -6,7 +6,7 @@ the installed ``pybullet_data`` meshes. Frames:
 
 - link frame: the URDF's ``panda_hand`` frame; PyBullet places the body by its centre of mass (COM),
   which sits 0.04 m above the link frame along z.
-- TCP (SPEC §1 grasp frame): COM + 0.022 along z = link frame + 0.062 (``TCP_FROM_LINK``).
+- TCP (the grasp frame of docs/frames.md): COM + 0.022 along z = link frame + 0.062 (``TCP_FROM_LINK``).
 """
 
 from __future__ import annotations

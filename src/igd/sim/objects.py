@@ -1,4 +1,4 @@
-"""The object catalogue: names, the fixed train/test sets and the on-disk cache (SPEC.md §5).
+"""The object catalogue: names, the fixed train/test sets and the on-disk cache (docs/objects.md).
 
 Object names: ``ycb/<YCB name>`` (e.g. ``ycb/011_banana``), ``random/NNN`` (pybullet_data's
 ``random_urdfs``) and ``gen/<kind>_NNN`` (shapes we generate, :mod:`igd.sim.assets`). An object is
@@ -345,7 +345,7 @@ def _is_cached(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# mesh paths that stay valid on another machine (scene files, SPEC §9)
+# mesh paths that stay valid on another machine (scene files, docs/data.md, "The raw root")
 # --------------------------------------------------------------------------------------------------
 def relative_mesh_path(asset: Union[ObjectAsset, str]) -> str:
     """The mesh path relative to :func:`catalogue_root`, e.g. ``v1/ycb/011_banana/mesh.obj``."""

@@ -1,4 +1,4 @@
-"""The simulated clutter world: table, pile and packed scenes, and the grasp trial (SPEC.md §3–4).
+"""The simulated clutter world: table, pile and packed scenes, and the grasp trial (docs/simulator.md).
 
 One :class:`ClutterRemovalSim` owns one PyBullet client. ``reset(n, seed)`` builds a new scene from
 the seed alone, so the same seed gives the same scene and the same outcomes in any process.
@@ -35,7 +35,8 @@ PACKED_CLEARANCE = 0.002
 
 
 def grasp_waypoints(pose: Transform) -> tuple[Transform, Transform]:
-    """The TCP's pre-grasp and retreat poses of a trial at ``pose`` (SPEC §3 steps 1-2).
+    """The TCP's pre-grasp and retreat poses of a trial at ``pose`` (docs/simulator.md, "One grasp trial",
+    steps 1-2).
 
     Pre-grasp: 0.05 m back along the approach axis. Retreat: 0.10 m back along it if the approach is
     within 60° of straight down, else a lift of 0.10 m along world +z (a side grasp).
@@ -228,7 +229,7 @@ class ClutterRemovalSim:
     def restore_state(self, state_id: int) -> None:
         self.world.restore_state(state_id)
 
-    # ---- the grasp trial (SPEC §3) ----
+    # ---- the grasp trial (docs/simulator.md, "One grasp trial") ----
     def execute_grasp(self, pose: Transform, width: float = MAX_OPENING, remove: bool = True,
                       allow_contact: bool = True) -> GraspOutcome:
         """Run one trial of the TCP pose ``pose`` (world frame). ``width`` is the planned width (the

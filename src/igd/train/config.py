@@ -23,8 +23,8 @@ RESUMABLE_FIELDS = ("epochs", "max_steps", "resume", "accelerator", "devices", "
 
 @dataclass
 class TrainConfig:
-    """One training run. Defaults follow the paper (SPEC §10): AdamW, lr 2e-4, 12 epochs, lr × 0.1 at
-    epochs 0.75·E and 0.92·E (9 and 11 of 12)."""
+    """One training run. Defaults follow the IGD paper (src/igd/planners/igd/README.md, "Training"):
+    AdamW, lr 2e-4, 12 epochs, lr × 0.1 at epochs 0.75·E and 0.92·E (9 and 11 of 12)."""
 
     planner: str = "igd"
     """Registry name of the planner to train ('vgn', 'giga', 'igd')."""

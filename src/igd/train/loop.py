@@ -1,11 +1,12 @@
 """One training loop for every learned planner, on Lightning Fabric (CPU here; one or many GPUs with DDP
 elsewhere, with no code change).
 
-The loop knows planners only through the contract (DESIGN.md): ``planner.training_module()`` is an
+The loop knows planners only through the contract (docs/planners.md): ``planner.training_module()`` is an
 ``nn.Module`` with ``loss(batch) -> (loss, metrics)``, and two class attributes choose the batches
-(``scene_batched_training``, ``training_needs_occupancy``). Optimiser per SPEC §10: AdamW, lr × 0.1
-from epochs ``round(0.75·E)`` and ``round(0.92·E)``; the lr is a function of the epoch, so a
-resumed run (even with more epochs) sets it again from the epoch alone.
+(``scene_batched_training``, ``training_needs_occupancy``). Optimiser as the IGD paper's
+(docs/training.md, "The engine"): AdamW, lr × 0.1 from epochs ``round(0.75·E)`` and
+``round(0.92·E)``; the lr is a function of the epoch, so a resumed run (even with more epochs) sets
+it again from the epoch alone.
 
 Determinism: the item order of an epoch is a permutation seeded by ``(seed, epoch)``, the items
 are seeded by ``(seed, epoch, index)`` (the datasets), and the torch RNG (dropout, diffusion noise)

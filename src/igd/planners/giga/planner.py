@@ -8,11 +8,9 @@ reference's plane mapping.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import time
 from pathlib import Path
-from typing import Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import numpy as np
 
@@ -20,7 +18,6 @@ from igd.constants import RESOLUTION
 from igd.errors import IGDError
 from igd.planners import postprocess
 from igd.planners.base import (
-                               CHECKPOINT_FORMAT,
                                Grasps,
                                Observation,
                                PointPrediction,
@@ -28,7 +25,6 @@ from igd.planners.base import (
                                build_config,
                                foreign_weights_error,
                                is_tensor_dict,
-                               load_torch_file,
 )
 from igd.planners.common.queries import query_points
 from igd.planners.giga.config import GIGAConfig
@@ -78,26 +74,16 @@ class GIGAPlanner(TorchPlanner):
 
     def __init__(self, config: GIGAConfig | None = None):
         super().__init__(config)
-        import torch
-
         from igd.planners.giga.model import GIGANet
 
-        self.device = torch.device(self.config.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise IGDError(f"GIGAConfig.device is {self.config.device!r} but this torch build sees no CUDA GPU; "
-                           "use 'cpu'")
         self.net = GIGANet(**self.config.model_kwargs()).to(self.device).eval()
         self.postprocess = self.config.postprocess()
         self._points = query_points(self.device)
 
+    def reseed(self, seed: int) -> None:
+        """Nothing to do: GIGA makes no random choices (its grasps are the best local maxima)."""
+
     # ---- inference ----
-    def _autocast(self):
-        import torch
-
-        if self.config.precision == "bfloat16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def predict(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Network volumes for one grid.
 
@@ -109,12 +95,9 @@ class GIGAPlanner(TorchPlanner):
 
         from igd.nn.width import WIDTH_SCALE
 
-        grid = np.asarray(grid, dtype=np.float32)
-        if grid.size != RESOLUTION ** 3:
-            raise IGDError(f"giga: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
-        x = torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)  # a copy: grid may be read-only
+        x = self.grid_tensor(grid)
         quals, rots, widths = [], [], []
-        with torch.inference_mode(), self._autocast():
+        with self.inference():
             planes = self.net.encode(x)
             for points in self._points.split(self.config.chunk_size, dim=1):
                 qual_logit, rot, width = self.net.grasp_heads(planes, points)
@@ -139,11 +122,10 @@ class GIGAPlanner(TorchPlanner):
         from igd.nn import normalise
         from igd.nn.width import WIDTH_SCALE
 
-        grid = np.asarray(grid, dtype=np.float32)
-        x = torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)
+        x = self.grid_tensor(grid)
         p = normalise(torch.as_tensor(np.asarray(positions, dtype=np.float32).reshape(1, -1, 3), device=self.device))
         quals, rots, widths = [], [], []
-        with torch.inference_mode(), self._autocast():
+        with self.inference():
             planes = self.net.encode(x)
             for chunk in p.split(self.config.chunk_size, dim=1):
                 qual_logit, rot, width = self.net.grasp_heads(planes, chunk)
@@ -155,12 +137,9 @@ class GIGAPlanner(TorchPlanner):
         return PointPrediction(*(torch.cat(v).cpu().numpy() for v in (quals, rots, widths)))
 
     def plan(self, observation: Observation) -> Grasps:
-        """Grasps for ``observation``, best first; ``info['planning_time']``: network + post-processing, s."""
-        tic = time.perf_counter()
+        """Grasps for ``observation``, best first."""
         qual, rot, width = self.predict(observation.grid)
-        grasps = postprocess.detect(observation.grid, qual, rot, width, self.postprocess)
-        grasps.info["planning_time"] = time.perf_counter() - tic
-        return grasps
+        return postprocess.detect(observation.grid, qual, rot, width, self.postprocess)
 
     # ---- weights ----
     @classmethod
@@ -177,17 +156,15 @@ class GIGAPlanner(TorchPlanner):
         return set(renamed) != set(state) and set(renamed) == _giga_keys()
 
     @classmethod
-    def from_weights(cls, path: str | Path, **overrides) -> "GIGAPlanner":
-        """An igd checkpoint of GIGA, or one of the GIGA authors' raw state dicts, loaded as it is.
+    def from_raw_weights(cls, payload: Any, path: str | Path, **overrides) -> "GIGAPlanner":
+        """One of the GIGA authors' raw state dicts, loaded as it is (igd checkpoints come through
+        :meth:`from_checkpoint`).
 
         The authors' files load with ``plane_mapping="reference"`` (the mapping their weights were
         trained with) and GIGA's width unit (theirs); other fields are the defaults (GIGA's protocol).
-        ``overrides`` replace config fields. A missing or truncated file, another planner's file or a
-        state dict whose keys map onto nothing here raises a one-line :class:`IGDError`.
+        ``overrides`` replace config fields. Another planner's file or a state dict whose keys map onto
+        nothing here raises a one-line :class:`IGDError`.
         """
-        payload = load_torch_file(path)
-        if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
-            return cls.from_pretrained(path, **overrides)
         if not (is_tensor_dict(payload) and cls.recognises_state_dict(payload)):
             raise foreign_weights_error(path, payload, cls, _AUTHORS)
         planner = cls(build_config(cls.config_class, {"plane_mapping": "reference"}, overrides))

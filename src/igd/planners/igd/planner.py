@@ -17,7 +17,6 @@ post-process    q = a·v at gated voxels (0 elsewhere); GIGA's smoothing, masks,
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Dict, NamedTuple
 
@@ -75,10 +74,6 @@ class IGDPlanner(TorchPlanner):
         from igd.diffusion import make_scheduler
         from igd.planners.igd.model import IGDNet
 
-        self.device = torch.device(self.config.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise IGDError(f"IGDConfig.device is {self.config.device!r} but this torch build sees no CUDA GPU; "
-                           "use 'cpu'")
         self.net = IGDNet(**self.config.model_kwargs()).to(self.device).eval()
         self.scheduler = make_scheduler(self.config.sampler, self.config.sampler_steps)
         self.postprocess = self.config.postprocess()
@@ -94,17 +89,10 @@ class IGDPlanner(TorchPlanner):
         return upgrade_width_unit(payload)
 
     def reseed(self, seed: int) -> None:
-        """Use ``seed`` for the sampling noise of the following plans."""
+        """Use ``seed`` for the sampling noise of the following plans (and point queries)."""
         self.seed = int(seed)
 
     # ---- inference ----
-    def _autocast(self):
-        import torch
-
-        if self.config.precision == "bfloat16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def _region(self, grid: np.ndarray):
         """Indices (R,) of the voxels whose affordance is queried."""
         import torch
@@ -158,10 +146,8 @@ class IGDPlanner(TorchPlanner):
 
         from igd.nn.width import WIDTH_SCALE
 
+        x = self.grid_tensor(grid)
         grid = np.asarray(grid, dtype=np.float32)
-        if grid.size != RESOLUTION ** 3:
-            raise IGDError(f"igd: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
-        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
         tic = time.perf_counter()
         self.generator.manual_seed(self.seed)
         n = RESOLUTION ** 3
@@ -169,7 +155,7 @@ class IGDPlanner(TorchPlanner):
         qual, rot = torch.zeros(n, device=self.device), torch.zeros(n, 4, device=self.device)
         rot[:, 3] = 1.0
         gated, sampling = torch.zeros(n, dtype=torch.bool, device=self.device), 0.0
-        with torch.inference_mode(), self._autocast():
+        with self.inference():
             planes = self.net.encode(x)
             region = self._region(grid.reshape(_SHAPE))
             aff[region] = self._affordance(planes, region)
@@ -188,6 +174,10 @@ class IGDPlanner(TorchPlanner):
         pred = self.predict(grid)
         return pred.qual, pred.rot, pred.width
 
+    def affordance(self, grid: np.ndarray) -> np.ndarray:
+        """The affordance a of :meth:`predict`, ``(40, 40, 40)`` in [0, 1] (0 where not queried)."""
+        return self.predict(grid).affordance
+
     def query_points(self, grid: np.ndarray, positions: np.ndarray, quats=None) -> PointPrediction:
         """At ``positions (N, 3)`` (metres), ungated: q = a(p) · v(p, r*) with r* the best of N drawn
         orientations, r* and the width (metres). ``quats`` is unused: the planner draws its own."""
@@ -196,12 +186,11 @@ class IGDPlanner(TorchPlanner):
         from igd.nn import normalise
         from igd.nn.width import WIDTH_SCALE
 
-        grid = np.asarray(grid, dtype=np.float32)
-        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
+        x = self.grid_tensor(grid)
         p = normalise(torch.as_tensor(np.asarray(positions, dtype=np.float32).reshape(-1, 3), device=self.device))
         self.generator.manual_seed(self.seed)
         quals, rots, widths = [], [], []
-        with torch.inference_mode(), self._autocast():
+        with self.inference():
             planes = self.net.encode(x)
             for chunk in p.split(self.config.chunk_size):
                 aff = torch.sigmoid(self.net.affordance(planes, chunk[None]).float())[0]
@@ -234,9 +223,9 @@ class IGDPlanner(TorchPlanner):
                            f"got {grid.shape} and {point.shape}")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise IGDError(f"igd: sample_trajectories wants n >= 1 samples, got {n!r}")
-        x = torch.tensor(grid.reshape((1, 1) + _SHAPE), device=self.device)
+        x = self.grid_tensor(grid)
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        with torch.inference_mode(), self._autocast():
+        with self.inference():
             planes = self.net.encode(x)
             p = normalise(torch.tensor(point, device=self.device)).reshape(1, 1, 3)
             cond = self.net.condition(planes, p, self.net.sample(planes, p))[0]  # c_d(p), (1, 96)
@@ -251,16 +240,15 @@ class IGDPlanner(TorchPlanner):
     def plan(self, observation: Observation) -> Grasps:
         """Grasps for ``observation``, best first.
 
-        ``info``: 'planning_time' (network + sampling + post-processing, s) and its split
-        'time_network', 'time_sampling', 'time_postprocess'; 'gated_points'; the sampler used.
+        ``info``: the split of the time it took, 'time_network', 'time_sampling', 'time_postprocess' (s; the
+        whole is :meth:`timed_plan`'s 'planning_time'); 'gated_points'; the sampler used.
         Grasps are proposed only at gated voxels (where an orientation was drawn): the smoothing
         spreads quality to their neighbours, whose orientation would be undefined.
         """
-        tic = time.perf_counter()
         cfg = self.postprocess
         if not postprocess.surface_mask(observation.grid, cfg.out_th, cfg.dilation).any():
             # nothing observed near a surface: the post-processing would reject every voxel
-            return Grasps.empty(planning_time=time.perf_counter() - tic, gated_points=0, time_network=0.0,
+            return Grasps.empty(gated_points=0, time_network=0.0,
                                 time_sampling=0.0, time_postprocess=0.0, sampler=self.scheduler.kind,
                                 steps=self.scheduler.steps, rounds_n=self.config.rounds_n)
         pred = self.predict(observation.grid)
@@ -270,7 +258,6 @@ class IGDPlanner(TorchPlanner):
         grasps = postprocess.select(qual, pred.rot, pred.width, cfg.threshold, cfg.max_filter_size, cfg.force)
         grasps = postprocess.order_detections(grasps, cfg.order)
         done = time.perf_counter()
-        grasps.info.update(pred.timings, time_postprocess=done - post, planning_time=done - tic,
-                           gated_points=int(pred.gated.sum()), sampler=self.scheduler.kind,
+        grasps.info.update(pred.timings, time_postprocess=done - post, gated_points=int(pred.gated.sum()), sampler=self.scheduler.kind,
                            steps=self.scheduler.steps, rounds_n=self.config.rounds_n)
         return grasps
