@@ -5,7 +5,8 @@ Layout of an output folder ``OUT``::
     OUT/config.json                  the run's settings (checked again on --resume)
     OUT/rounds/s{seed}_r{round:04d}.json   one file per finished round, written atomically
     OUT/rounds.csv                   round_id, seed, object_count, end_reason
-    OUT/grasps.csv                   one row per executed grasp (SPEC §11 columns + seed, cause, object_name)
+    OUT/grasps.csv                   one row per executed grasp (the reference's columns + seed, cause, object_name;
+                                     docs/benchmark.md, "Protocol")
     OUT/summary.json                 metrics (igd.bench.metrics)
 
 Each round is an independent, deterministic function of ``(config, seed, round_id)``, so rounds run
@@ -38,7 +39,8 @@ ROUNDS_DIR = "rounds"
 ROUNDS_CSV = "rounds.csv"
 GRASPS_CSV = "grasps.csv"
 SUMMARY_FILE = "summary.json"
-#: ``rounds.csv`` columns: SPEC §11's (round_id, object_count), the seed and why the round ended.
+#: ``rounds.csv`` columns: the reference's (round_id, object_count), the seed and why the round ended
+#: (docs/benchmark.md, "Protocol").
 ROUNDS_CSV_COLUMNS = ROUND_COLUMNS + ("end_reason",)
 
 OnResult = Callable[[RoundResult], None]

@@ -1,6 +1,6 @@
 """The viewer's layers as plain arrays: surface mesh, heat points, grasp wireframes, denoising paths.
 
-Everything here is in the workspace frame (metres, SPEC §1) and planner-agnostic: a planner offers
+Everything here is in the workspace frame (metres, docs/frames.md) and planner-agnostic: a planner offers
 ``predict(grid)`` (VGN, GIGA: ``(qual, rot, width)``; IGD: a prediction with an ``affordance``
 volume) and, for the denoising paths, ``sample_trajectories(grid, point, n, seed)``; what it lacks
 is left out of the view with a note. The HTML page (:mod:`igd.viz.html`) and the PNG snapshot
@@ -83,7 +83,7 @@ def _fill_unobserved(grid: np.ndarray) -> np.ndarray:
 
 
 def surface_mesh(grid: np.ndarray, max_faces: int = 12000) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes of the encoded TSDF ``grid (1, 40, 40, 40)`` at 0.5 (the surface, SPEC §8).
+    """Marching cubes of the encoded TSDF ``grid (1, 40, 40, 40)`` at 0.5 (the surface, docs/perception.md#tsdf).
 
     Returns ``vertices (V, 3)`` float32 metres (voxel centres at ``(i + 0.5) · 0.0075``) and ``faces (F, 3)``
     int32; a coarser step keeps ``F <= max_faces`` where it can. Empty arrays when there is no surface.
@@ -143,9 +143,9 @@ def heat_points(volume: np.ndarray, grid: np.ndarray, threshold: float = 0.5,
 # grippers and denoising paths
 # --------------------------------------------------------------------------------------------------
 def gripper_segments(pose: np.ndarray, width: float) -> np.ndarray:
-    """The gripper of SPEC §2 as line segments ``(4, 2, 3)`` in the workspace frame.
+    """The gripper (docs/simulator.md#the-gripper) as line segments ``(4, 2, 3)`` in the workspace frame.
 
-    In the TCP frame (SPEC §1): palm ``(0, ±w/2, 0)``, two fingers from the palm to the fingertips
+    In the TCP frame (docs/frames.md): palm ``(0, ±w/2, 0)``, two fingers from the palm to the fingertips
     ``FINGER_DEPTH`` ahead along ``z``, and the approach stem ``STEM_LENGTH`` behind the palm.
     """
     h = 0.5 * float(width)
