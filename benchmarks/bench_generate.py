@@ -22,13 +22,12 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from igd.data.generate import GenerateConfig, build_scene, scene_id, scene_seed_sequence, side_view
-from dataclasses import asdict
-
 from igd.data.sampling import FAST_V1, FastOptions, make_labeller, sample_grasp_point
 from igd.geometry import quat_angle_sym
 from igd.sim.simulation import ClutterRemovalSim
