@@ -81,6 +81,21 @@ def test_resume_continues_and_equals_an_uninterrupted_run(tiny_root, tmp_path, t
     assert _rows(straight) == _rows(split)
 
 
+def test_a_run_folder_moved_elsewhere_resumes_there(tiny_root, tmp_path, tiny_giga):
+    """A run carried to another folder (or machine) resumes from its last.ckpt as if it had not moved."""
+    import shutil
+
+    straight, first = tmp_path / "straight", tmp_path / "first"
+    assert main(_giga_args(tiny_root.root, straight, tiny_giga, "--epochs", "2")) == 0
+    assert main(_giga_args(tiny_root.root, first, tiny_giga, "--epochs", "1")) == 0
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    shutil.move(str(first), str(moved))
+    assert main(_giga_args(tiny_root.root, moved, tiny_giga, "--epochs", "2", "--resume")) == 0
+    a, b = _weights(straight / "last.ckpt"), _weights(moved / "last.ckpt")
+    assert a and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resume_after_max_steps_mid_epoch(tiny_root, tmp_path, tiny_giga):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(_giga_args(tiny_root.root, straight, tiny_giga, "--epochs", "1", "--val-every", "5")) == 0

@@ -16,9 +16,10 @@ __all__ = ["RESUMABLE_FIELDS", "TrainConfig", "config_differences", "milestones"
 _ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
 _STRATEGIES = ("auto", "ddp", "ddp_spawn", "fsdp")
 _PRECISIONS = ("32", "bf16-mixed", "16-mixed")
-#: Fields that may change between a run and its ``--resume`` (more epochs or steps, other hardware).
+#: Fields that may change between a run and its ``--resume`` (more epochs or steps, other hardware, the
+#: run folder moved or carried to another machine).
 RESUMABLE_FIELDS = ("epochs", "max_steps", "resume", "accelerator", "devices", "strategy", "workers",
-                    "progress", "val_every", "log_every")
+                    "progress", "val_every", "log_every", "out")
 
 
 @dataclass
