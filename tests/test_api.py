@@ -120,6 +120,25 @@ def test_load_raw_state_dict_under_another_name_is_recognised_by_its_layout(tmp_
         igd.load(unknown)  # a layout nobody knows: the type must be given
 
 
+def test_load_reads_a_weights_file_once(tmp_path, monkeypatch):
+    """``igd.load(path)`` learns the planner type and the weights from one ``torch.load`` (its type tag or
+    its layout, then the weights: the same contents, handed on)."""
+    import torch
+
+    from igd.planners.baselines import TopDownConfig, TopDownPlanner
+
+    reads = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: reads.append(args[0]) or real(*args, **kwargs))
+    path = TopDownPlanner(TopDownConfig(width=0.05)).save_pretrained(tmp_path / "td.pt")
+    assert igd.load(path).planner.config.width == 0.05 and reads == [path]
+    if VGN_WEIGHTS.exists():  # a raw state dict: its layout says VGN
+        reads.clear()
+        raw = tmp_path / "mine.pth"
+        raw.write_bytes(VGN_WEIGHTS.read_bytes())
+        assert igd.load(raw).planner.name == "vgn" and len(reads) == 1
+
+
 # --------------------------------------------------------------------------------------------------
 # detection in the world frame
 # --------------------------------------------------------------------------------------------------

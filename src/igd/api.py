@@ -227,32 +227,36 @@ def load(name_or_path: str, planner: str | None = None, weights: str | None = No
     Raises:
         IGDError: unknown name, missing weights file (naming it), unreadable checkpoint, bad override.
     """
-    from igd.planners.base import get_planner_class, load_planner
+    from igd.planners.base import get_planner_class, load_planner, load_torch_file
     from igd.released import resolve_planner
 
     choice = resolve_planner(name_or_path, weights)
     kind = planner or choice.planner
+    if choice.weights is None:
+        if get_planner_class(kind).learned:
+            raise IGDError(f"planner '{kind}' needs weights: pass a released name or a checkpoint path")
+        return GraspDetector(load_planner(kind, **overrides), name=choice.label)
+    payload = load_torch_file(choice.weights)  # read once: it says its planner type and holds the weights
     if kind is None:
-        kind = checkpoint_planner(choice.weights)
-    if choice.weights is None and get_planner_class(kind).learned:
-        raise IGDError(f"planner '{kind}' needs weights: pass a released name or a checkpoint path")
-    return GraspDetector(load_planner(kind, choice.weights, **overrides), name=choice.label)
+        kind = _weights_planner(payload, choice.weights)
+    return GraspDetector(get_planner_class(kind).from_payload(payload, choice.weights, **overrides), name=choice.label)
 
 
 def checkpoint_planner(path) -> str:
     """The planner type a weights file is for: an igd checkpoint's type tag, or a raw state dict's layout
     (the planner whose ``recognises_state_dict`` accepts it). :class:`IGDError` when it cannot tell."""
-    from igd.planners.base import CHECKPOINT_FORMAT, load_torch_file, state_dict_owner
+    from igd.planners.base import load_torch_file
 
-    payload = load_torch_file(path)
-    if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
-        kind = payload.get("planner")
-        if not isinstance(kind, str):
-            raise IGDError(f"{path}: checkpoint lacks the key 'planner'")
+    return _weights_planner(load_torch_file(path), path)
+
+
+def _weights_planner(payload: Any, path) -> str:
+    """:func:`checkpoint_planner` of a file's contents already read."""
+    from igd.planners.base import weights_planner
+
+    kind = weights_planner(payload, path)
+    if kind is not None:
         return kind
-    owner = state_dict_owner(payload)  # the planner that recognises it as its released file
-    if owner is not None:
-        return owner
     raise IGDError(f"{path}: neither an igd checkpoint nor a state dict of a known layout (GIGA's, VGN's), so it "
                    "does not say which planner it is for: pass the planner type (--planner TYPE --weights PATH, "
                    "or planner='vgn')")

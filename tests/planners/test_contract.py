@@ -1,12 +1,15 @@
 """The planner contract, checked for every registered planner (docs/planners.md).
 
 Each planner is built from its default config (learned ones with a seeded random init), written and
-read back, and its ``plan()`` output checked against the :class:`Grasps` schema.
+read back, and its ``plan()`` output checked against the :class:`Grasps` schema; its declared
+capabilities (:meth:`Planner.supports`) answer, the others refuse in one line; ``reseed`` is
+deterministic. A class that breaks the contract fails when it is defined (docs/planners.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -15,7 +18,18 @@ import torch
 from igd.constants import MAX_OPENING
 from igd.errors import IGDError
 from igd.geometry import is_rigid
-from igd.planners.base import Grasps, Observation, Planner, build_config, load_planner, registry
+from igd.planners import base
+from igd.planners.base import (
+    CAPABILITIES,
+    Grasps,
+    NotSupported,
+    Observation,
+    Planner,
+    TorchPlanner,
+    build_config,
+    load_planner,
+    registry,
+)
 
 PLANNERS = sorted(registry())
 
@@ -40,8 +54,6 @@ def assert_grasps_schema(grasps: Grasps) -> None:
     assert np.all(grasps.widths > 0) and np.all(grasps.widths <= MAX_OPENING + 1e-9)
     assert np.all(grasps.scores >= 0) and np.all(grasps.scores <= 1)
     assert np.all(np.diff(grasps.scores) <= 0), "sorted by score, best first"
-    t = grasps.info["planning_time"]
-    assert isinstance(t, float) and 0 <= t < 60
 
 
 @pytest.fixture(params=PLANNERS)
@@ -67,6 +79,134 @@ def test_plan_output_schema(name, box_grid):
     planner = build(name)
     for grid in (box_grid, np.zeros_like(box_grid)):
         assert_grasps_schema(planner.plan(Observation(grid)))
+
+
+def test_timed_plan_adds_the_planning_time(name, box_grid):
+    grasps = build(name).timed_plan(Observation(box_grid))
+    assert_grasps_schema(grasps)
+    t = grasps.info["planning_time"]
+    assert isinstance(t, float) and 0 <= t < 60
+
+
+def test_reseed_is_deterministic(name, box_grid):
+    """The same seed gives the same grasps, whatever was planned in between (the benchmark's per-round seed)."""
+    planner = build(name)
+    planner.reseed(5)
+    first = planner.plan(Observation(box_grid))
+    planner.reseed(6)
+    planner.plan(Observation(box_grid))
+    planner.reseed(5)
+    assert_same_grasps(first, planner.plan(Observation(box_grid)))
+
+
+#: What each built-in planner can do (a new capability or planner adds its row).
+EXPECTED_CAPABILITIES = {
+    "topdown": set(),
+    "vgn": {"volumes", "query_points", "training_module"},
+    "giga": {"volumes", "query_points", "training_module"},
+    "igd": {"volumes", "query_points", "affordance", "sample_trajectories", "training_module"},
+}
+
+
+def test_capabilities_are_declared_and_the_others_refuse_in_one_line(name, box_grid):
+    cls = registry()[name]
+    if name in EXPECTED_CAPABILITIES:
+        assert cls.capabilities == EXPECTED_CAPABILITIES[name]
+    assert cls.capabilities <= set(CAPABILITIES)
+    planner = build(name)
+    calls = {"volumes": lambda: planner.volumes(box_grid),
+             "query_points": lambda: planner.query_points(box_grid, np.full((2, 3), 0.15)),
+             "affordance": lambda: planner.affordance(box_grid),
+             "sample_trajectories": lambda: planner.sample_trajectories(box_grid, np.full(3, 0.15), n=2),
+             "training_module": planner.training_module}
+    assert set(calls) == set(CAPABILITIES)
+    for capability, call in calls.items():
+        if planner.supports(capability):
+            assert call() is not None
+            continue
+        with pytest.raises(NotSupported, match=f"^planner '{name}' has no .*{capability}") as e:
+            call()
+        assert "\n" not in str(e.value)
+        with pytest.raises(NotSupported, match="igd evaluate"):
+            planner.require(capability, purpose="igd evaluate needs it")
+    if planner.supports("volumes"):
+        qual, rot, width = planner.volumes(box_grid)
+        assert qual.shape == (40, 40, 40) and rot.shape == (4, 40, 40, 40) and width.shape == (40, 40, 40)
+        pred = planner.query_points(box_grid, np.full((2, 3), 0.15))
+        assert pred.qual.shape == (2,) and pred.quat.shape == (2, 4) and pred.width.shape == (2,)
+    post = planner.postprocess
+    assert post is None or 0 <= post.threshold <= 1
+
+
+def test_supports_knows_only_the_declared_capabilities():
+    with pytest.raises(ValueError, match="unknown planner capability 'heat'"):
+        Planner.supports("heat")
+
+
+# --------------------------------------------------------------------------------------------------
+# classes that break the contract fail when they are defined
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class _Config:
+    width: float = 0.05
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """The registry as it is now, restored afterwards (the classes defined here register themselves)."""
+    registry()
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+
+
+def test_a_planner_without_reseed_fails_when_defined(scratch_registry):
+    with pytest.raises(TypeError, match=r"planner .*NoReseed does not implement reseed"):
+        class NoReseed(Planner):
+            name = "toy-no-reseed"
+            config_class = _Config
+
+            def plan(self, observation):
+                return Grasps.empty()
+    assert "toy-no-reseed" not in registry()
+
+
+def test_a_planner_without_plan_or_name_fails_when_defined(scratch_registry):
+    with pytest.raises(TypeError, match="does not implement plan"):
+        class NoPlan(TorchPlanner):
+            name = "toy-no-plan"
+            config_class = _Config
+
+            def reseed(self, seed):
+                pass
+    with pytest.raises(TypeError, match="must define class attribute 'name'"):
+        class NoName(Planner):
+            config_class = _Config
+
+            def plan(self, observation):
+                return Grasps.empty()
+
+            def reseed(self, seed):
+                pass
+
+
+def test_an_abstract_base_may_leave_methods_out_and_a_complete_class_registers(scratch_registry):
+    class Base(Planner, abstract=True):
+        def volumes(self, grid):
+            z = np.zeros((40, 40, 40))
+            return z, np.zeros((4, 40, 40, 40)), z
+
+    class Toy(Base):
+        name = "toy-complete"
+        config_class = _Config
+
+        def plan(self, observation):
+            return Grasps.empty()
+
+        def reseed(self, seed):
+            """Nothing to draw."""
+
+    assert Base not in registry().values() and registry()["toy-complete"] is Toy
+    assert Toy.capabilities == {"volumes", "query_points"} and not Toy.supports("training_module")
+    assert Toy().query_points(np.zeros((1, 40, 40, 40)), np.zeros((1, 3))).qual.shape == (1,)
 
 
 def test_save_and_load_round_trip(name, box_grid, tmp_path):

@@ -192,7 +192,7 @@ def test_plan_returns_valid_grasps(box_grid):
     planner = GIGAPlanner(GIGAConfig(**SMALL))
     set_head(planner.net, "qual", [3.0])  # quality 0.95 everywhere
     set_head(planner.net, "width", [0.125])  # 0.125 workspace units = 0.0375 m
-    grasps = planner.plan(Observation(box_grid))
+    grasps = planner.timed_plan(Observation(box_grid))
     assert len(grasps) > 0 and grasps.info["planning_time"] > 0
     assert all(is_rigid(p) for p in grasps.poses)
     np.testing.assert_allclose(grasps.widths, 0.0375, rtol=1e-5)

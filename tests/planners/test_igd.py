@@ -381,7 +381,7 @@ def confident_planner(**config) -> IGDPlanner:
 
 def test_plan_returns_valid_grasps(box_grid):
     planner = confident_planner(max_points=RESOLUTION ** 3)  # every voxel near the surface: q survives smoothing
-    grasps = planner.plan(Observation(box_grid))
+    grasps = planner.timed_plan(Observation(box_grid))
     assert len(grasps) > 0 and all(is_rigid(pose) for pose in grasps.poses)
     np.testing.assert_allclose(grasps.widths, 0.0375, rtol=1e-5)
     assert np.all((grasps.scores > 0.5) & (grasps.scores <= 1)) and np.all(np.diff(grasps.scores) <= 0)

@@ -36,6 +36,9 @@ class ToyPlanner(Planner):
 
     def plan(self, observation):
         return Grasps([[[1, 0, 0, 0.1], [0, 1, 0, 0.1], [0, 0, 1, 0.1], [0, 0, 0, 1]]], [self.config.width], [0.5])
+
+    def reseed(self, seed):
+        """Nothing to draw."""
 '''
 NO_PLAN = '''
 from dataclasses import dataclass
@@ -51,6 +54,9 @@ class ToyConfig:
 class ToyPlanner(Planner):
     name = "{name}"
     config_class = ToyConfig
+
+    def reseed(self, seed):
+        pass
 '''
 PREFIXES = ("igd.planners.toy", "toy_plugin", "toy_ep_")
 

@@ -140,6 +140,18 @@ def test_vgn_protocol_draws_one_of_the_detections(box_grid):
         np.testing.assert_array_equal(g.poses, same.poses)  # the same seed gives the same draws
 
 
+def test_reseed_restarts_the_random_draw(box_grid):
+    """``reseed(s)`` (the benchmark's, per round) makes the 'vgn' protocol's draws those of ``seed=s``."""
+    planner = VGNPlanner.from_weights(WEIGHTS, protocol="vgn", seed=0)
+    planner.plan(Observation(box_grid))
+    planner.reseed(3)
+    fresh = VGNPlanner.from_weights(WEIGHTS, protocol="vgn", seed=3)
+    for _ in range(3):
+        a, b = planner.plan(Observation(box_grid)), fresh.plan(Observation(box_grid))
+        assert len(a) == 1
+        np.testing.assert_array_equal(a.poses, b.poses)
+
+
 def test_threshold_override_and_force(box_grid):
     planner = VGNPlanner.from_weights(WEIGHTS, threshold=1.0, force=True)
     assert planner.postprocess.threshold == 1.0 and planner.postprocess.force

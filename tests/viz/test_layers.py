@@ -85,15 +85,19 @@ def test_giga_heat_is_its_quality(grid):
     assert layers.traj_quats is None and len(layers.grasp_scores) == 1
 
 
-def test_planner_without_sampler_or_predict(grid):
-    """A planner with neither ``predict`` nor ``sample_trajectories`` (topdown) still gets a view, with notes."""
+def test_planner_without_heat_or_sampler(grid):
+    """A planner without the capabilities the heat and the paths need (topdown: no ``affordance``, no
+    ``volumes``, no ``sample_trajectories``) still gets a view, with a note for each layer it lacks."""
     from igd.planners.base import load_planner
 
     planner = load_planner("topdown")
+    assert not any(planner.supports(c) for c in ("affordance", "volumes", "sample_trajectories"))
     obs = Observation(np.array(grid))
     layers = compute_layers(planner, obs, planner.plan(obs), top=2)
     assert len(layers.mesh_faces) > 0 and layers.traj_quats is None
+    assert layers.heat_label == "none" and len(layers.heat_values) == 0
     assert any("diffusion" in n for n in layers.notes)
+    assert "planner 'topdown' has neither an affordance nor a quality volume: no heat layer" in layers.notes
 
 
 def test_bad_arguments(igd_planner, grid):

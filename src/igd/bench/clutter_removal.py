@@ -88,16 +88,11 @@ class RoundResult:
 
 
 def seed_planner(planner: Planner, seed: int) -> None:
-    """Make the planner's random choices (e.g. VGN's random detection) a function of ``seed``.
-
-    A planner may offer ``reseed(seed)``; otherwise a NumPy ``Generator`` in its ``rng`` attribute
-    is replaced. The global NumPy and torch generators are seeded too, for planners that use them.
+    """Make the planner's random choices (e.g. VGN's random detection) a function of ``seed``:
+    :meth:`~igd.planners.base.Planner.reseed`, and the global NumPy and torch generators too, for
+    planners that draw from them.
     """
-    reseed = getattr(planner, "reseed", None)
-    if callable(reseed):
-        reseed(seed)
-    elif isinstance(getattr(planner, "rng", None), np.random.Generator):
-        planner.rng = np.random.default_rng(seed)
+    planner.reseed(seed)
     np.random.seed(seed)  # for planners that draw from NumPy's global generator
     torch = sys.modules.get("torch")  # never import torch here; a torch planner already has
     if torch is not None:

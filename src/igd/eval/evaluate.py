@@ -168,7 +168,8 @@ def _evaluate_one(name: str, cfg: EvaluateConfig, scenes: list, sim) -> dict:
     tic = time.perf_counter()
     detector = load(name, **cfg.overrides)
     planner = detector.planner
-    post = getattr(planner, "postprocess", None)  # the planner's post-processing settings (its threshold)
+    planner.require("volumes", "query_points", purpose="igd evaluate scores a planner's point queries and volumes")
+    post = planner.postprocess  # the post-processing settings of a dense planner (its threshold), or None
     threshold = float(post.threshold) if post is not None else 0.5
     scores, labels, rot_err, width_err, kept_q, executed = [], [], [], [], [], []
     for index, (scene_id, grid, rows, items) in enumerate(scenes):

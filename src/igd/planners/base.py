@@ -1,18 +1,25 @@
 """The planner contract, the registry and checkpoint files.
 
 A planner turns an :class:`Observation` (the 40³ TSDF grid, in the workspace frame) into
-:class:`Grasps` sorted by score. Every planner is built from a config dataclass and reads and writes
-one checkpoint file that carries its type tag and config, so a checkpoint knows its planner.
+:class:`Grasps` sorted by score. :class:`Planner` declares everything a caller may use: the required
+methods (:data:`REQUIRED_METHODS`, checked when a planner class is defined) and the optional
+capabilities (:data:`CAPABILITIES`, :meth:`Planner.supports`); :class:`TorchPlanner` holds what the
+torch planners share. Every planner is built from a config dataclass and reads and writes one
+checkpoint file that carries its type tag and config, so a checkpoint knows its planner: read by
+:func:`load_torch_file`, checked by :func:`as_checkpoint`, written by :func:`write_checkpoint`
+(docs/planners.md).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
+import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Mapping, NamedTuple, Optional, Type
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, FrozenSet, Iterator, Mapping, NamedTuple, Optional, Tuple, Type
 
 import numpy as np
 
@@ -20,6 +27,9 @@ from igd.configs import config_from_dict
 from igd.constants import RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 from igd.geometry import Transform
+
+if TYPE_CHECKING:
+    from igd.planners.postprocess import PostprocessConfig
 
 CHECKPOINT_FORMAT = "igd-checkpoint-v1"
 
@@ -100,17 +110,39 @@ class PointPrediction(NamedTuple):
 
 
 # --------------------------------------------------------------------------------------------------
-# the planner contract and registry
+# the planner contract
 # --------------------------------------------------------------------------------------------------
 _REGISTRY: Dict[str, Type["Planner"]] = {}
 
+#: The methods every planner implements (abstract on :class:`Planner`; a class without them is a
+#: TypeError when it is defined).
+REQUIRED_METHODS = ("plan", "reseed")
+#: The optional abilities, each a method of :class:`Planner` of the same name, and what to call it in an
+#: error. A planner has one when its class overrides the method (:meth:`Planner.supports`); the defaults
+#: raise :class:`NotSupported`.
+CAPABILITIES: Dict[str, str] = {
+    "volumes": "dense quality volumes",
+    "query_points": "point queries",
+    "affordance": "affordance volume",
+    "sample_trajectories": "diffusion sampler",
+    "training_module": "trainable network",
+}
+
+
+class NotSupported(IGDError):
+    """A planner was asked for a capability it does not have (:meth:`Planner.supports` says so beforehand)."""
+
 
 class Planner(abc.ABC):
-    """Base of every planner.
+    """Base of every planner: everything a caller may use is declared here (docs/planners.md, "The contract").
 
-    Subclasses set ``name`` (registry key), ``config_class`` (a dataclass) and implement
-    :meth:`plan`. Learned planners also implement :meth:`state_dict` / :meth:`load_state_dict`
-    (``learned = True``); the checkpoint format is shared.
+    Required: the class attributes ``name`` (registry key) and ``config_class`` (a dataclass) and the
+    methods :meth:`plan` and :meth:`reseed`. A class that lacks one is a TypeError when it is defined;
+    an intermediate base says so, ``class MyBase(Planner, abstract=True)``. A complete class registers
+    itself (:func:`register_planner`). Optional abilities are the capability methods of
+    :data:`CAPABILITIES`: :meth:`supports` says which a planner has, the others raise :class:`NotSupported`.
+    Learned planners (``learned = True``) hold weights: :meth:`state_dict` / :meth:`load_state_dict`
+    and one checkpoint file (:meth:`save_pretrained`, :meth:`from_weights`).
     """
 
     name: ClassVar[str]
@@ -124,73 +156,111 @@ class Planner(abc.ABC):
     #: Transfer hook (``igd train --init`` from another planner type): per source type, prefixes of its
     #: tensor names and the prefixes they take here (tensors that then match by name and shape load).
     transfer_renames: ClassVar[Dict[str, Dict[str, str]]] = {}
+    #: The :data:`CAPABILITIES` this class has (those whose method it overrides; ``query_points`` comes
+    #: with ``volumes``), set when the class is defined.
+    capabilities: ClassVar[FrozenSet[str]] = frozenset()
+    #: The post-processing settings of a planner whose grasps come from dense volumes
+    #: (:class:`igd.planners.postprocess.PostprocessConfig`: threshold, masks, NMS); None for the others.
+    postprocess: Optional["PostprocessConfig"] = None
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, abstract: bool = False, **kwargs):
         super().__init_subclass__(**kwargs)
-        if getattr(cls.plan, "__isabstractmethod__", False):
-            return  # an intermediate base (e.g. TorchPlanner): ABCMeta has not set __abstractmethods__ yet
-        for attr in ("name", "config_class"):
-            if not hasattr(cls, attr):
-                raise TypeError(f"planner {cls.__name__} must define class attribute '{attr}'")
-        if not dataclasses.is_dataclass(cls.config_class):
-            raise TypeError(f"planner {cls.__name__}: config_class must be a dataclass")
-        if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-            raise TypeError(f"planner name '{cls.name}' is registered twice")
-        _REGISTRY[cls.name] = cls
+        volumes = _overrides(cls, "volumes")
+        cls.capabilities = frozenset(c for c in CAPABILITIES if _overrides(cls, c) or (c == "query_points" and volumes))
+        if not abstract:
+            register_planner(cls)  # every check of a complete planner, in one place
 
     def __init__(self, config=None):
         self.config = config if config is not None else self.config_class()
         if not isinstance(self.config, self.config_class):
             raise TypeError(f"{self.name}: expected a {self.config_class.__name__}, got {type(self.config).__name__}")
 
+    # ---- required ----
     @abc.abstractmethod
     def plan(self, observation: Observation) -> Grasps:
-        """Grasps for one observation, best first. ``info['planning_time']`` holds the seconds spent."""
+        """Grasps for one observation, best first (:meth:`timed_plan` adds the time it took)."""
 
-    # ---- capabilities (igd evaluate; planners that have them override) ----
-    def volumes(self, grid: np.ndarray) -> tuple:
+    @abc.abstractmethod
+    def reseed(self, seed: int) -> None:
+        """Make the planner's random choices from now on a function of ``seed`` alone (the benchmark calls it
+        before every round, ``igd evaluate`` before every scene). A planner without random choices
+        implements it as a no-op and says so in its docstring."""
+
+    def timed_plan(self, observation: Observation) -> Grasps:
+        """:meth:`plan` with ``info['planning_time']``, its wall time in seconds (everything the planner does:
+        network, sampling, post-processing). What the benchmark, the API and the viewer call."""
+        tic = time.perf_counter()
+        grasps = self.plan(observation)
+        grasps.info["planning_time"] = time.perf_counter() - tic
+        return grasps
+
+    # ---- capabilities ----
+    @classmethod
+    def supports(cls, capability: str) -> bool:
+        """Whether this planner has ``capability`` (a key of :data:`CAPABILITIES`); ValueError for another name."""
+        if capability not in CAPABILITIES:
+            raise ValueError(f"unknown planner capability {capability!r}: expected one of {sorted(CAPABILITIES)}")
+        return capability in cls.capabilities
+
+    def require(self, *capabilities: str, purpose: str) -> None:
+        """:class:`NotSupported` (one line, naming ``purpose``) unless this planner has every one of ``capabilities``."""
+        for capability in capabilities:
+            if not self.supports(capability):
+                raise self._unsupported(capability, purpose)
+
+    def _unsupported(self, capability: str, purpose: str = "") -> NotSupported:
+        return NotSupported(f"planner '{self.name}' has no {CAPABILITIES[capability]} ({capability}())"
+                            + (f": {purpose}" if purpose else ""))
+
+    def volumes(self, grid: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The dense volumes behind :meth:`plan` for one grid ``(1, 40, 40, 40)``: quality ``(40, 40, 40)`` in
         [0, 1], quaternions ``(4, 40, 40, 40)`` (x, y, z, w) and widths ``(40, 40, 40)`` in metres, at voxel
-        ``(i, j, k) · 0.0075`` m. :class:`IGDError` for planners that have none."""
-        raise IGDError(f"planner '{self.name}' has no dense quality volumes")
+        ``(i, j, k) · 0.0075`` m. Capability ``volumes``."""
+        raise self._unsupported("volumes")
 
     def query_points(self, grid: np.ndarray, positions: np.ndarray,
                      quats: Optional[np.ndarray] = None) -> "PointPrediction":
         """The planner's grasp at arbitrary points ``positions (N, 3)`` (metres, workspace frame): quality,
         orientation and width. ``quats (N, 4)``: labelled orientations, for planners whose quality depends
-        on the orientation (unused by the others). Default: the nearest voxel of :meth:`volumes`."""
+        on the orientation (unused by the others). Capability ``query_points``; default: the nearest voxel
+        of :meth:`volumes`."""
+        if not self.supports("volumes"):
+            raise self._unsupported("query_points")
         qual, rot, width = self.volumes(grid)
         positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
         index = np.clip(np.rint(positions / VOXEL_SIZE).astype(np.int64), 0, RESOLUTION - 1)
         i, j, k = index.T
         return PointPrediction(np.asarray(qual)[i, j, k], np.asarray(rot)[:, i, j, k].T, np.asarray(width)[i, j, k])
 
-    def timed_plan(self, observation: Observation) -> Grasps:
-        tic = time.perf_counter()
-        grasps = self.plan(observation)
-        grasps.info.setdefault("planning_time", time.perf_counter() - tic)
-        return grasps
+    def affordance(self, grid: np.ndarray) -> np.ndarray:
+        """``(40, 40, 40)`` in [0, 1]: the affordance a(p) of a planner that scores positions apart from
+        orientations (IGD), at voxel ``(i, j, k) · 0.0075`` m (the viewer's heat). Capability ``affordance``."""
+        raise self._unsupported("affordance")
 
-    def training_module(self):
-        """The ``nn.Module`` that ``igd train`` optimises; it has ``loss(batch) -> (loss, metrics)``."""
-        net = getattr(self, "net", None)
-        if not self.learned or net is None or not callable(getattr(net, "loss", None)):
-            raise IGDError(f"planner '{self.name}' cannot be trained (no network with a loss(batch) method)")
-        return net
+    def sample_trajectories(self, grid: np.ndarray, point: np.ndarray, n: int = 8, seed: int = 0) -> np.ndarray:
+        """The reverse diffusion of ``n`` orientations at one ``point (3,)`` (metres), every step kept:
+        ``(steps + 1, n, 4)`` unit quaternions (x, y, z, w), noise from ``seed`` (the viewer's denoising
+        paths). Capability ``sample_trajectories``."""
+        raise self._unsupported("sample_trajectories")
 
-    # ---- checkpoints (learned planners) ----
+    def training_module(self) -> Any:
+        """The ``nn.Module`` that ``igd train`` optimises; it has ``loss(batch) -> (loss, metrics)``.
+        Capability ``training_module``."""
+        raise self._unsupported("training_module", "igd train cannot train it")
+
+    # ---- weights and checkpoints ----
     @classmethod
     def upgrade_checkpoint(cls, payload: dict) -> dict:
         """A checkpoint payload of this planner written by an older igd, brought up to date (default: as is).
 
-        Called by :meth:`from_pretrained` before the config is built; must not modify ``payload``.
+        Called by :meth:`from_checkpoint` before the config is built; must not modify ``payload``.
         """
         return payload
 
     @classmethod
     def recognises_state_dict(cls, state: Mapping) -> bool:
         """Whether ``state`` (a raw state dict, not an igd checkpoint) is a released file this planner's
-        :meth:`from_weights` reads (default: none). Used to name a file given to the wrong planner."""
+        :meth:`from_raw_weights` reads (default: none). Used to name a file given to the wrong planner."""
         return False
 
     def state_dict(self) -> dict:
@@ -201,39 +271,107 @@ class Planner(abc.ABC):
             raise IGDError(f"planner '{self.name}' has no weights, but the checkpoint holds {len(state)} tensors")
 
     def save_pretrained(self, path: str | Path) -> Path:
-        import torch
+        """Write this planner's checkpoint to ``path`` (:func:`write_checkpoint`); returns the path."""
+        return write_checkpoint(self, path)
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": CHECKPOINT_FORMAT, "planner": self.name,
-                   "config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
-        return path
+    @classmethod
+    def from_weights(cls, path: str | Path, **overrides) -> "Planner":
+        """This planner from any weights file it reads: an igd checkpoint, or (VGN, GIGA) a released raw
+        state dict. ``overrides`` replace config fields. The file is read once (:func:`load_torch_file`)."""
+        return cls.from_payload(load_torch_file(path), path, **overrides)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **overrides) -> "Planner":
-        """Load a checkpoint written by :meth:`save_pretrained`; ``overrides`` replace config fields."""
-        payload = read_checkpoint(path)
-        if payload["planner"] != cls.name:
-            raise IGDError(f"{path}: checkpoint is for planner '{payload['planner']}', not '{cls.name}': "
-                           f"use --planner {payload['planner']}")
-        payload = cls.upgrade_checkpoint(payload)
-        config = build_config(cls.config_class, payload["config"], overrides)
-        planner = cls(config)
-        planner.load_state_dict(payload["state_dict"])
+        """An igd checkpoint written by :meth:`save_pretrained` or ``igd train`` (nothing else); ``overrides``
+        replace config fields."""
+        return cls.from_checkpoint(read_checkpoint(path), path, **overrides)
+
+    @classmethod
+    def from_payload(cls, payload: Any, path: str | Path, **overrides) -> "Planner":
+        """This planner from the contents of a weights file already read (``torch.load``'s result; ``path``
+        names it in errors): :meth:`from_checkpoint` for an igd checkpoint, else :meth:`from_raw_weights`."""
+        checkpoint = as_checkpoint(payload, path)
+        if checkpoint is not None:
+            return cls.from_checkpoint(checkpoint, path, **overrides)
+        return cls.from_raw_weights(payload, path, **overrides)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, path: str | Path, **overrides) -> "Planner":
+        """This planner from a checked igd checkpoint payload (:func:`as_checkpoint`): its type tag must be
+        ``name``; :meth:`upgrade_checkpoint`, the config with ``overrides``, then the weights."""
+        if checkpoint["planner"] != cls.name:
+            raise IGDError(f"{path}: checkpoint is for planner '{checkpoint['planner']}', not '{cls.name}': "
+                           f"use --planner {checkpoint['planner']}")
+        checkpoint = cls.upgrade_checkpoint(checkpoint)
+        planner = cls(build_config(cls.config_class, checkpoint["config"], overrides))
+        planner.load_state_dict(checkpoint["state_dict"])
         return planner
 
+    @classmethod
+    def from_raw_weights(cls, payload: Any, path: str | Path, **overrides) -> "Planner":
+        """This planner from a file that is no igd checkpoint (a released raw state dict, for planners that
+        read one: they override this and :meth:`recognises_state_dict`); default: a one-line
+        :class:`IGDError` that says what the file is."""
+        raise foreign_weights_error(path, payload, cls, "checkpoints written by igd (save_pretrained / igd train)")
 
-class TorchPlanner(Planner):
+
+def _overrides(cls: type, method: str) -> bool:
+    """Whether ``cls`` (a Planner subclass) or a base below :class:`Planner` defines ``method``."""
+    owner = next(k for k in cls.__mro__ if method in vars(k))
+    return owner is not Planner
+
+
+class TorchPlanner(Planner, abstract=True):
     """A learned planner whose weights are one ``nn.Module``, ``self.net`` (VGN, GIGA, IGD).
 
-    Subclasses build ``self.net`` in ``__init__``; weights round-trip through :meth:`state_dict` and
-    :meth:`load_state_dict` strictly, and :meth:`from_weights` reads igd checkpoints.
+    It owns what those share: the torch device of ``config.device`` (checked), the grid as a tensor
+    (:meth:`grid_tensor`), the arithmetic of inference (:meth:`inference`: ``config.precision`` of an
+    :class:`~igd.planners.common.config.ImplicitConfig`, else float32), strict weights
+    (:meth:`state_dict` / :meth:`load_state_dict`) and ``net.loss`` as the training module. A subclass
+    calls ``super().__init__(config)``, then builds ``self.net`` on ``self.device``.
     """
 
     learned = True
+    net: Any
+    """The network (``torch.nn.Module``); its ``loss(batch) -> (loss, metrics)`` is what ``igd train`` optimises."""
+    device: Any
+    """The ``torch.device`` the network runs on."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        import torch
+
+        self.device = torch.device(self.config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise IGDError(f"{type(self.config).__name__}.device is {self.config.device!r} but this torch build "
+                           "sees no CUDA GPU; use 'cpu'")
+
+    def grid_tensor(self, grid: np.ndarray) -> Any:
+        """``grid`` ``(1, 40, 40, 40)`` or ``(40, 40, 40)`` as a float32 tensor ``(1, 1, 40, 40, 40)`` on the
+        device (a copy: the grid may be read-only); :class:`IGDError` for another size."""
+        import torch
+
+        grid = np.asarray(grid, dtype=np.float32)
+        if grid.size != RESOLUTION ** 3:
+            raise IGDError(f"{self.name}: grid must have shape (1, 40, 40, 40) or (40, 40, 40), got {grid.shape}")
+        return torch.tensor(grid.reshape((1, 1) + (RESOLUTION,) * 3), device=self.device)
+
+    @contextlib.contextmanager
+    def inference(self) -> Iterator[None]:
+        """Inference mode, under autocast to bfloat16 when the config's ``precision`` says so."""
+        import torch
+
+        from igd.planners.common.config import ImplicitConfig
+
+        precision = self.config.precision if isinstance(self.config, ImplicitConfig) else "float32"
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if precision == "bfloat16"
+                    else contextlib.nullcontext())
+        with torch.inference_mode(), autocast:
+            yield
+
+    def training_module(self) -> Any:
+        """``self.net``: its ``loss(batch) -> (loss, metrics)`` is what ``igd train`` optimises."""
+        return self.net
 
     def state_dict(self) -> dict:
         return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
@@ -244,15 +382,82 @@ class TorchPlanner(Planner):
         self.net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
         self.net.eval()
 
-    @classmethod
-    def from_weights(cls, path: str | Path, **overrides) -> "TorchPlanner":
-        """An igd checkpoint of this planner (``save_pretrained`` / ``igd train``); ``overrides`` replace
-        config fields. A missing or truncated file, a raw state dict or another planner's checkpoint
-        raises :class:`IGDError`."""
-        payload = load_torch_file(path)
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise foreign_weights_error(path, payload, cls, "checkpoints written by igd (save_pretrained / igd train)")
-        return cls.from_pretrained(path, **overrides)
+
+# --------------------------------------------------------------------------------------------------
+# checkpoint files: one reader, one format check, one writer
+# --------------------------------------------------------------------------------------------------
+def load_torch_file(path: str | Path) -> Any:
+    """``torch.load`` a file safely (``weights_only``, on the CPU); one-line IGDError if it is missing or unreadable.
+
+    The one place a weights file is read: :meth:`Planner.from_weights`, :func:`read_checkpoint` and
+    :func:`igd.api.load` call it once and hand the contents on. Truncated files fail in many ways
+    (EOFError, RuntimeError, IndexError, struct.error, OSError, KeyError, UnpicklingError, ...), so
+    any failure of ``torch.load`` becomes an :class:`IGDError`.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise IGDError(f"weights file not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        first = (str(e).splitlines() or [""])[0]
+        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): "
+                       f"{type(e).__name__}: {first}") from e
+
+
+def as_checkpoint(payload: Any, path: str | Path) -> Optional[dict]:
+    """``payload`` (a weights file's contents) if it is an igd checkpoint, None if it does not claim to be
+    one (a raw state dict, or anything without a ``format`` entry); the one check of the format.
+
+    A dict with a ``format`` entry is checked: the format must be :data:`CHECKPOINT_FORMAT` and the
+    entries ``planner`` (a name), ``config`` and ``state_dict`` present, else a one-line :class:`IGDError`.
+    """
+    if not isinstance(payload, dict) or "format" not in payload or is_tensor_dict(payload):
+        return None
+    if payload["format"] != CHECKPOINT_FORMAT:
+        raise IGDError(f"{path}: unknown checkpoint format {payload['format']!r}, expected '{CHECKPOINT_FORMAT}'")
+    for key in ("planner", "config", "state_dict"):
+        if key not in payload:
+            raise IGDError(f"{path}: checkpoint lacks the key '{key}'")
+    if not isinstance(payload["planner"], str):
+        raise IGDError(f"{path}: the checkpoint's 'planner' must be a planner name, got {payload['planner']!r}")
+    return payload
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Read and check an igd checkpoint file; clear errors for missing, truncated or foreign files."""
+    checkpoint = as_checkpoint(load_torch_file(path), path)
+    if checkpoint is None:
+        raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
+                       "for raw released weights use the planner's own loader, e.g. --planner vgn")
+    return checkpoint
+
+
+def write_checkpoint(planner: Planner, path: str | Path, **extra: Any) -> Path:
+    """Write ``planner``'s checkpoint to ``path``, atomically (a temporary file renamed over the old one);
+    the one writer of the format. The payload: ``format``, ``planner`` (its name), ``config`` (its
+    config as a dict), ``state_dict``, and the entries of ``extra`` (``igd train``'s ``train``)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": CHECKPOINT_FORMAT, "planner": planner.name, "config": dataclasses.asdict(planner.config),
+               "state_dict": planner.state_dict(), **extra}
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def weights_planner(payload: Any, path: str | Path) -> Optional[str]:
+    """The planner type of a weights file's contents: an igd checkpoint's type tag, or the planner that
+    recognises a raw state dict as its released file; None when it does not say."""
+    checkpoint = as_checkpoint(payload, path)
+    if checkpoint is not None:
+        return checkpoint["planner"]
+    return state_dict_owner(payload)
 
 
 def is_tensor_dict(obj) -> bool:
@@ -319,37 +524,6 @@ def build_config(config_class: type, values: dict, overrides: dict | None = None
     return config_from_dict(config_class, {**values, **{k: v for k, v in (overrides or {}).items() if v is not None}})
 
 
-def load_torch_file(path: str | Path) -> Any:
-    """``torch.load`` a file safely (``weights_only``, on the CPU); one-line IGDError if it is missing or unreadable.
-
-    Truncated files fail in many ways (EOFError, RuntimeError, IndexError, struct.error, OSError,
-    KeyError, UnpicklingError, ...), so any failure of ``torch.load`` becomes an :class:`IGDError`.
-    """
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise IGDError(f"weights file not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - see the docstring
-        first = (str(e).splitlines() or [""])[0]
-        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): "
-                       f"{type(e).__name__}: {first}") from e
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """Read and check an igd checkpoint file; clear errors for missing, truncated or foreign files."""
-    payload = load_torch_file(path)
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise IGDError(f"{path}: not an igd checkpoint (expected a dict with format '{CHECKPOINT_FORMAT}'); "
-                       "for raw released weights use the planner's own loader, e.g. --planner vgn")
-    for key in ("planner", "config", "state_dict"):
-        if key not in payload:
-            raise IGDError(f"{path}: checkpoint lacks the key '{key}'")
-    return payload
-
-
 #: Where discovery stands: ``done`` (once per process), ``running``, ``failed`` ({name: why}).
 _DISCOVERY: Dict[str, Any] = {}
 
@@ -357,25 +531,37 @@ _DISCOVERY: Dict[str, Any] = {}
 def register_planner(cls: Type[Planner]) -> Type[Planner]:
     """Add ``cls`` to the registry under ``cls.name`` and return it (again with the same class: no change).
 
-    TypeError unless ``cls`` is a complete planner (a Planner subclass that implements every abstract
-    method, with ``name`` and a dataclass ``config_class``) and no other class holds its name.
+    The one check of a planner class (a complete Planner subclass calls it when it is defined; discovery
+    again): TypeError unless ``cls`` is a Planner subclass that implements every abstract method (at
+    least :data:`REQUIRED_METHODS`), with ``name`` and a dataclass ``config_class``, and no other class
+    holds its name.
     """
     if not (isinstance(cls, type) and issubclass(cls, Planner)):
         raise TypeError(f"{cls!r} is not a Planner subclass")
-    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    where = f"{cls.__module__}.{cls.__name__}"
+    abstract = _abstract_methods(cls)
     if abstract:
-        raise TypeError(f"planner {cls.__name__} does not implement {', '.join(abstract)}")
+        raise TypeError(f"planner {where} does not implement {', '.join(abstract)} (an intermediate base "
+                        "is declared with 'class Base(Planner, abstract=True)')")
     for attr in ("name", "config_class"):
-        if not hasattr(cls, attr):
-            raise TypeError(f"planner {cls.__name__} must define class attribute '{attr}'")
+        if attr not in dir(cls):
+            raise TypeError(f"planner {where} must define class attribute '{attr}'")
     if not dataclasses.is_dataclass(cls.config_class):
-        raise TypeError(f"planner {cls.__name__}: config_class must be a dataclass")
+        raise TypeError(f"planner {where}: config_class must be a dataclass")
     held = _REGISTRY.get(cls.name)
     if held is not None and held is not cls:
         raise TypeError(f"planner name '{cls.name}' is registered twice: {held.__module__}.{held.__name__} and "
-                        f"{cls.__module__}.{cls.__name__}")
+                        f"{where}")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def _abstract_methods(cls: type) -> list:
+    """The abstract methods ``cls`` leaves unimplemented, sorted; also while the class is being defined
+    (``__init_subclass__`` runs before ``ABCMeta`` sets ``__abstractmethods__``)."""
+    names = {n for k in cls.__mro__ for n in vars(k).get("__abstractmethods__", ())}
+    names |= {n for n, v in vars(cls).items() if getattr(v, "__isabstractmethod__", False)}
+    return sorted(n for n in names if getattr(inspect.getattr_static(cls, n, None), "__isabstractmethod__", False))
 
 
 def discover_planners(refresh: bool = False) -> None:
@@ -414,11 +600,11 @@ def get_planner_class(name: str) -> Type[Planner]:
 
 
 def load_planner(name: str, weights: str | Path | None = None, **overrides) -> Planner:
-    """Build planner ``name``; with ``weights`` load them (an igd checkpoint or the planner's released format)."""
+    """Build planner ``name``; with ``weights`` load them (:meth:`Planner.from_weights`: an igd checkpoint or
+    the planner's released format, read once)."""
     cls = get_planner_class(name)
     if weights is None:
         if cls.learned:
             raise IGDError(f"planner '{name}' needs --weights PATH")
         return cls(build_config(cls.config_class, {}, overrides))
-    loader = getattr(cls, "from_weights", None) or cls.from_pretrained
-    return loader(weights, **overrides)
+    return cls.from_weights(weights, **overrides)

@@ -1,10 +1,11 @@
 """The files of a run: ``last.ckpt`` (resume) and ``best.pt`` (the planner of the best validation loss).
 
-``last.ckpt`` is an igd planner checkpoint (:meth:`~igd.planners.base.Planner.save_pretrained`'s
-payload: format, planner, config, state_dict, so ``igd bench --weights RUN/last.ckpt`` works too)
-plus a ``train`` entry: the optimizer state, epoch, step, the position in the epoch, the best
-validation loss so far, the torch RNG state and the run's :class:`TrainConfig`. ``best.pt`` is a
-plain planner checkpoint. Both are written atomically (a temporary file renamed over the old one).
+``last.ckpt`` is an igd planner checkpoint (:func:`~igd.planners.base.write_checkpoint`'s payload:
+format, planner, config, state_dict, so ``igd bench --weights RUN/last.ckpt`` works too) plus a
+``train`` entry: the optimizer state, epoch, step, the position in the epoch, the best validation
+loss so far, the torch RNG state and the run's :class:`TrainConfig`. ``best.pt`` is a plain planner
+checkpoint. Both are written by :func:`~igd.planners.base.write_checkpoint`, atomically (a temporary
+file renamed over the old one).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import torch
 
 from igd.errors import IGDError
-from igd.planners.base import CHECKPOINT_FORMAT, Planner, read_checkpoint
+from igd.planners.base import Planner, read_checkpoint, write_checkpoint
 
 __all__ = [
     "BEST",
@@ -45,30 +46,16 @@ class TrainState:
     best_val: float | None = None
 
 
-def _atomic_save(payload: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-
-
-def _payload(planner: Planner) -> dict:
-    return {"format": CHECKPOINT_FORMAT, "planner": planner.name,
-            "config": dataclasses.asdict(planner.config), "state_dict": planner.state_dict()}
-
-
 def save_last(run: Path, planner: Planner, optimizer, state: TrainState, config: dict) -> Path:
-    payload = _payload(planner)
-    payload["train"] = {"optimizer": optimizer.state_dict(), "state": dataclasses.asdict(state),
-                        "rng": torch.get_rng_state(), "config": config}
-    path = Path(run) / LAST
-    _atomic_save(payload, path)
-    return path
+    """Write ``RUN/last.ckpt``: the planner's checkpoint and the ``train`` entry to resume from."""
+    train = {"optimizer": optimizer.state_dict(), "state": dataclasses.asdict(state),
+             "rng": torch.get_rng_state(), "config": config}
+    return write_checkpoint(planner, Path(run) / LAST, train=train)
 
 
 def save_best(run: Path, planner: Planner) -> Path:
-    path = Path(run) / BEST
-    _atomic_save(_payload(planner), path)
-    return path
+    """Write ``RUN/best.pt``: the planner's checkpoint."""
+    return write_checkpoint(planner, Path(run) / BEST)
 
 
 def _check_type(path: Path, payload: dict, planner: Planner, what: str) -> None:

@@ -27,8 +27,8 @@ def write_view(planner, observation, grasps, path: str | Path, *, png: str | Pat
     """Write the viewer page of ``planner`` on ``observation`` with its ``grasps`` to ``path`` (and a PNG).
 
     Args:
-        planner: any :class:`~igd.planners.base.Planner`; its ``predict(grid)`` gives the heat and, for
-            IGD, ``sample_trajectories`` the denoising paths (layers a planner cannot give are left out).
+        planner: any :class:`~igd.planners.base.Planner`; its ``affordance`` or ``volumes`` give the heat and,
+            for IGD, ``sample_trajectories`` the denoising paths (layers a planner cannot give are left out).
         observation: the :class:`~igd.planners.base.Observation` the grasps were planned on.
         grasps: :class:`~igd.planners.base.Grasps` (best first); the ``top`` best are drawn.
         path: the HTML file to write. png: also write this PNG snapshot.

@@ -1,9 +1,10 @@
 """The viewer's layers as plain arrays: surface mesh, heat points, grasp wireframes, denoising paths.
 
-Everything here is in the workspace frame (metres, docs/frames.md) and planner-agnostic: a planner offers
-``predict(grid)`` (VGN, GIGA: ``(qual, rot, width)``; IGD: a prediction with an ``affordance``
-volume) and, for the denoising paths, ``sample_trajectories(grid, point, n, seed)``; what it lacks
-is left out of the view with a note. The HTML page (:mod:`igd.viz.html`) and the PNG snapshot
+Everything here is in the workspace frame (metres, docs/frames.md) and planner-agnostic: the
+layers come from the planner's declared capabilities (:meth:`~igd.planners.base.Planner.supports`):
+the heat from ``affordance(grid)`` (IGD) or else ``volumes(grid)`` (VGN, GIGA: the quality), the
+denoising paths from ``sample_trajectories(grid, point, n, seed)``; what it lacks is left out of the
+view with a note. The HTML page (:mod:`igd.viz.html`) and the PNG snapshot
 (:mod:`igd.viz.snapshot`) draw the same :class:`ViewLayers`.
 """
 
@@ -110,16 +111,13 @@ def surface_mesh(grid: np.ndarray, max_faces: int = 12000) -> tuple[np.ndarray, 
 # heat
 # --------------------------------------------------------------------------------------------------
 def heat_volume(planner, grid: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """``(volume (40, 40, 40), label)``: the affordance of a planner whose prediction has one, else its
-    quality volume (the first item of ``predict``); ``(None, why)`` for a planner without ``predict``."""
-    predict = getattr(planner, "predict", None)
-    if not callable(predict):
-        return None, f"planner '{planner.name}' has no predict(grid): no heat layer"
-    prediction = predict(grid)
-    affordance = getattr(prediction, "affordance", None)
-    if affordance is not None:
-        return np.asarray(affordance, dtype=np.float32), "affordance a"
-    return np.asarray(prediction[0], dtype=np.float32), "quality q"
+    """``(volume (40, 40, 40), label)``: the affordance of a planner that has one (capability ``affordance``),
+    else its quality volume (``volumes``); ``(None, why)`` for a planner with neither."""
+    if planner.supports("affordance"):
+        return np.asarray(planner.affordance(grid), dtype=np.float32), "affordance a"
+    if planner.supports("volumes"):
+        return np.asarray(planner.volumes(grid)[0], dtype=np.float32), "quality q"
+    return None, f"planner '{planner.name}' has neither an affordance nor a quality volume: no heat layer"
 
 
 def heat_points(volume: np.ndarray, grid: np.ndarray, threshold: float = 0.5,
@@ -181,8 +179,7 @@ def final_poses(point: np.ndarray, quats: np.ndarray) -> np.ndarray:
 
 def _trajectories(planner, grid, grasps, point, samples: int, seed: int, notes: list):
     """``(point (3,), quats (S+1, M, 4))`` or ``(None, None)`` with a note saying why."""
-    sample = getattr(planner, "sample_trajectories", None)
-    if not callable(sample):
+    if not planner.supports("sample_trajectories"):
         notes.append(f"planner '{planner.name}' has no diffusion sampler: no denoising paths")
         return None, None
     if point is None:
@@ -193,7 +190,7 @@ def _trajectories(planner, grid, grasps, point, samples: int, seed: int, notes: 
     point = np.asarray(point, dtype=np.float64).reshape(-1)
     if point.shape != (3,) or np.any(point < 0.0) or np.any(point > RESOLUTION * VOXEL_SIZE):
         raise IGDError(f"the point of the denoising paths must be x y z in the workspace [0, 0.3]^3 m, got {point}")
-    return point, np.asarray(sample(grid, point, n=samples, seed=seed), dtype=np.float32)
+    return point, np.asarray(planner.sample_trajectories(grid, point, n=samples, seed=seed), dtype=np.float32)
 
 
 def compute_layers(planner, observation, grasps, *, top: int = 5, point: Sequence[float] | None = None,
