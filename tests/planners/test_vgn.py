@@ -197,7 +197,7 @@ def test_from_weights_truncated_release(tmp_path, fraction):
     data = WEIGHTS.read_bytes()
     path = tmp_path / "vgn_conv.pth"
     path.write_bytes(data[: int(len(data) * fraction)])
-    with pytest.raises(IGDError, match="cannot read the checkpoint"):
+    with pytest.raises(IGDError, match="truncated or not a checkpoint"):
         VGNPlanner.from_weights(path)
 
 

@@ -397,14 +397,17 @@ def load_torch_file(path: str | Path) -> Any:
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise IGDError(f"{path} is a directory; expected a weights file (a .pt checkpoint)")
     if not path.is_file():
         raise IGDError(f"weights file not found: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - see the docstring
-        first = (str(e).splitlines() or [""])[0]
-        raise IGDError(f"{path}: cannot read the checkpoint (truncated or not a torch file): "
-                       f"{type(e).__name__}: {first}") from e
+        size = path.stat().st_size
+        detail = "empty, 0 bytes" if size == 0 else f"{size:,} bytes, torch.load: {type(e).__name__}"
+        raise IGDError(f"{path}: truncated or not a checkpoint ({detail}); copy or download it again, or give a "
+                       "file written by igd train or torch.save") from e
 
 
 def as_checkpoint(payload: Any, path: str | Path) -> Optional[dict]:
