@@ -56,13 +56,24 @@ def example_grasps():
     return Grasps(poses, [0.045, 0.04, 0.05], [0.9, 0.6, 0.3])
 
 
+def box_object():
+    """The box of :func:`box_grid` as a true object ``(name, vertices (8, 3), faces (12, 3))``."""
+    import trimesh
+
+    box = trimesh.creation.box(extents=(0.05, 0.04, 0.06))
+    return "box", np.asarray(box.vertices) + [0.15, 0.15, 0.08], np.asarray(box.faces)
+
+
 @pytest.fixture(scope="session")
 def igd_view(tmp_path_factory, igd_planner, grid):
-    """``(layers, html path)``: the viewer page of the tiny IGD planner on the box, with 6 paths."""
+    """``(layers, html path)``: the viewer page of the tiny IGD planner on the box, with 6 paths, a cloud
+    (the box's top face) and the box as the true object."""
     from igd.planners.base import Observation
     from igd.viz import write_view
 
     path = tmp_path_factory.mktemp("view") / "view.html"
-    layers = write_view(igd_planner, Observation(np.array(grid)), example_grasps(), path, samples=6, seed=0,
-                        heat_threshold=0.2, title="igd · box · seed 0", meta={"scene": "box", "seed": 0})
+    top = np.stack(np.meshgrid(np.linspace(0.125, 0.175, 20), np.linspace(0.13, 0.17, 16), [0.11]), -1).reshape(-1, 3)
+    layers = write_view(igd_planner, Observation(np.array(grid), cloud=top), example_grasps(), path, samples=6,
+                        seed=0, heat_threshold=0.2, title="igd · box · seed 0", meta={"scene": "box", "seed": 0},
+                        objects=[box_object()])
     return layers, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -33,6 +34,10 @@ def test_view_writes_page_and_png(checkpoint, tmp_path, capsys):
     assert "igd (" in page and "pile scene" in page and "seed 1" in page
     assert "3 denoising paths" in printed and '"label":"affordance a"' in page
     assert int(re.search(r'"steps":(\d+)', page).group(1)) > 0
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.DOTALL).group(1))
+    objects = data["objects"]  # the true meshes, one per object left in the scene
+    assert len(objects) == int(data["meta"]["objects"]) >= 1 and all(len(o["f"]) >= 3 * 12 for o in objects)
+    assert data["grasps"]["executed"] == (0 if data["grasps"]["list"] else None)  # random weights: maybe none
 
 
 def test_view_bad_input_is_one_line(tmp_path, capsys):

@@ -11,8 +11,9 @@ examples:
   # a noiseless depth image, more grasps, a lower heat threshold
   igd view --planner vgn --weights weights/vgn_conv.pth --noise none --top 10 --heat-threshold 0.3
 
-The page is one file with its data and our own canvas renderer inline (no network); open it in any
-browser. Drag to orbit, shift-drag to pan, wheel to zoom; checkboxes toggle the layers.
+The page is one file with its data and three.js inline (no network); open it in any browser with
+WebGL. Drag (or one finger) to orbit, right- or shift-drag (two fingers) to pan, wheel (pinch) to zoom;
+checkboxes toggle the layers, among them the simulator's true object meshes.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     title = f"{label} · {args.scene} scene · seed {args.seed}"
     layers = write_view(planner, view.observation, grasps, args.out, png=args.png, top=args.top,
                         point=args.point, samples=args.samples, seed=args.seed,
-                        heat_threshold=args.heat_threshold, title=title, meta=meta)
+                        heat_threshold=args.heat_threshold, title=title, meta=meta, objects=view.objects)
     size = os.path.getsize(args.out) / 1e6
     best = f"best score {grasps.scores[0]:.3f}" if len(grasps) else "no grasp passed the threshold"
     print(f"{label}: {len(grasps)} grasp(s), {best}; {len(layers.mesh_faces)} surface triangles, "

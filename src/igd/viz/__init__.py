@@ -2,7 +2,7 @@
 
 :func:`write_view` computes the layers (:mod:`igd.viz.scene`: the TSDF surface, the affordance or
 quality heat, the top-k grasps, IGD's denoising paths at one point) and writes the page
-(:mod:`igd.viz.html`, our own canvas-2D renderer inline, works offline) and the PNG
+(:mod:`igd.viz.html`, three.js inline, works offline) and the PNG
 (:mod:`igd.viz.snapshot`, matplotlib). Importing :mod:`igd.viz` imports nothing heavy; numpy,
 scikit-image and matplotlib come on first use. See ``docs/viewer.md``.
 
@@ -23,7 +23,7 @@ __all__ = ["write_view"]
 
 def write_view(planner, observation, grasps, path: str | Path, *, png: str | Path | None = None, top: int = 5,
                point: Sequence[float] | None = None, samples: int = 8, seed: int = 0,
-               heat_threshold: float = 0.5, title: str = "", meta: dict | None = None):
+               heat_threshold: float = 0.5, title: str = "", meta: dict | None = None, objects: Sequence[tuple] = ()):
     """Write the viewer page of ``planner`` on ``observation`` with its ``grasps`` to ``path`` (and a PNG).
 
     Args:
@@ -36,6 +36,8 @@ def write_view(planner, observation, grasps, path: str | Path, *, png: str | Pat
         samples: number of denoising paths; seed: their noise.
         heat_threshold: heat voxels at or below it are not drawn.
         title, meta: the page's title and the ``key: value`` line under it (e.g. scene, seed).
+        objects: the true meshes of a simulated scene, ``(name, vertices (V, 3), faces (F, 3))`` in the workspace
+            frame (:attr:`igd.viz.simulated.SimulatedView.objects`): a layer beside the reconstruction.
 
     Returns the :class:`~igd.viz.scene.ViewLayers` drawn.
     """
@@ -43,7 +45,7 @@ def write_view(planner, observation, grasps, path: str | Path, *, png: str | Pat
     from igd.viz.scene import compute_layers
 
     layers = compute_layers(planner, observation, grasps, top=top, point=point, samples=samples, seed=seed,
-                            heat_threshold=heat_threshold, title=title, meta=meta)
+                            heat_threshold=heat_threshold, title=title, meta=meta, objects=objects)
     write_html(layers, path)
     if png is not None:
         from igd.viz.snapshot import write_png

@@ -63,6 +63,8 @@ class ViewLayers:
     traj_quats: np.ndarray | None = None  # (S+1, M, 4) unit quaternions (x, y, z, w)
     notes: list[str] = field(default_factory=list)  # what was left out, and why
     meta: dict[str, str] = field(default_factory=dict)  # planner, scene, seed, ...
+    cloud_points: np.ndarray | None = None  # (N, 3) metres: the observation's surface cloud, if it has one
+    objects: list = field(default_factory=list)  # true meshes of a simulated scene: (name, (V, 3) m, (F, 3))
 
 
 def colormap(values: np.ndarray, name: str = "viridis", lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
@@ -195,10 +197,13 @@ def _trajectories(planner, grid, grasps, point, samples: int, seed: int, notes: 
 
 def compute_layers(planner, observation, grasps, *, top: int = 5, point: Sequence[float] | None = None,
                    samples: int = 8, seed: int = 0, heat_threshold: float = 0.5, max_heat_points: int = 3000,
-                   max_faces: int = 12000, title: str = "", meta: dict[str, str] | None = None) -> ViewLayers:
-    """The layers of one view: the TSDF surface of ``observation``, the planner's heat, the ``top`` grasps
-    of ``grasps`` and, for a diffusion planner, ``samples`` denoising paths at ``point`` (default: the
-    best grasp's position; metres) drawn with noise from ``seed``."""
+                   max_faces: int = 12000, title: str = "", meta: dict[str, str] | None = None,
+                   objects: Sequence[tuple] = ()) -> ViewLayers:
+    """The layers of one view: the TSDF surface (and the cloud) of ``observation``, the planner's heat, the
+    ``top`` grasps of ``grasps`` and, for a diffusion planner, ``samples`` denoising paths at ``point``
+    (default: the best grasp's position; metres) drawn with noise from ``seed``. ``objects``: the true
+    meshes ``(name, vertices (V, 3), faces (F, 3))`` of a simulated scene
+    (:func:`igd.viz.simulated.scene_objects`), drawn as a layer of their own."""
     if top < 0 or samples < 1:
         raise IGDError(f"top must be >= 0 and samples >= 1, got top={top}, samples={samples}")
     if not 0.0 <= heat_threshold <= 1.0:
@@ -222,7 +227,8 @@ def compute_layers(planner, observation, grasps, *, top: int = 5, point: Sequenc
     return ViewLayers(title=title or info["planner"], mesh_vertices=verts, mesh_faces=faces, heat_points=hp,
                       heat_values=hv, heat_label=label, grasp_poses=best.poses, grasp_widths=best.widths,
                       grasp_scores=best.scores, traj_point=traj_point, traj_quats=traj_quats, notes=notes,
-                      meta=info)
+                      meta=info, cloud_points=None if observation.cloud is None else np.asarray(observation.cloud),
+                      objects=list(objects))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The same layers as the page (:func:`igd.viz.scene.drawables`) from a fixed camera (``ELEVATION``,
 ``AZIMUTH``: roughly the benchmark's side camera, turned a little), so one scene always gives the
 same picture. mplot3d sorts whole collections, not primitives: the mesh is drawn first, then the heat,
-then the lines on top.
+then the lines on top, the executed grasp (the best) last, thick and magenta as on the page.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from igd.viz.scene import CMAPS, ViewLayers, drawables
 
 __all__ = ["AZIMUTH", "ELEVATION", "write_png"]
 
+#: The colour of the executed grasp, as on the page.
+EXECUTED = "#ff1ad9"
 #: The snapshot's view angles (degrees), matplotlib's convention.
 ELEVATION = 32.0
 AZIMUTH = -70.0
@@ -60,6 +62,8 @@ def write_png(layers: ViewLayers, path: str | Path, size: tuple[int, int] = (960
         if len(d[name]["segments"]):
             ax.add_collection3d(Line3DCollection(d[name]["segments"], colors=d[name]["colours"], linewidths=width,
                                                  zorder=z))
+    if len(d["grasps"]["segments"]):  # the executed grasp (the best, first): thick, in the page's magenta
+        ax.add_collection3d(Line3DCollection(d["grasps"]["segments"][:4], colors=EXECUTED, linewidths=4.0, zorder=5))
     ax.set(xlim=(0, SIZE), ylim=(0, SIZE), zlim=(0, SIZE), xlabel="x (m)", ylabel="y (m)", zlabel="z (m)")
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=ELEVATION, azim=AZIMUTH)
