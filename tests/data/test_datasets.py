@@ -54,6 +54,17 @@ def test_grasp_dataset_items(processed):
     assert len(GraspDataset(processed.root, split="all", occ_points=0)) == len(grasps)
 
 
+def test_max_scenes_keeps_the_first_scenes_of_the_split_nested(processed):
+    full = SceneBatchedGraspDataset(processed.root, grasps_per_scene=4, occ_points=0)
+    assert len(full.scenes) >= 2
+    one = SceneBatchedGraspDataset(processed.root, grasps_per_scene=4, occ_points=0, max_scenes=1)
+    two = GraspDataset(processed.root, occ_points=0, max_scenes=2)
+    assert one.scenes == sorted(full.scenes)[:1] and two.scenes == sorted(full.scenes)[:2]
+    grasps = layout.read_grasps(processed.root)
+    assert len(two) == np.isin(grasps["scene_id"], two.scenes).sum() > 0
+    assert GraspDataset(processed.root, occ_points=0, max_scenes=100).scenes == full.scenes
+
+
 def test_scene_batched_items_and_collate(processed):
     ds = SceneBatchedGraspDataset(processed.root, grasps_per_scene=12, occ_points=P)
     assert len(ds) == len(ds.scenes) == 3

@@ -65,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--certain-negatives", type=int, default=0, metavar="C",
       help="per scene item, C certain negatives over the volume (PROCESSED/negatives/, same command): label 0, "
            "quality / affordance only; training split only (default: 0)")
+    p("--train-scenes", type=int, metavar="N", help="train on the first N training scenes of each root (scene-id "
+      "order: nested subsets, for learning curves); validation keeps the whole split (default: all)")
     p("--occ-points", type=int, default=2048, help="occupancy points per scene (giga, igd; default: 2048)")
     p("--augment", action="store_true", help="random 90-degree turns about the vertical axis")
     p("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
@@ -103,7 +105,7 @@ def config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size, grasps_per_scene=args.grasps_per_scene, lr=args.lr,
         weight_decay=args.weight_decay, max_steps=args.max_steps, val_every=args.val_every,
         log_every=args.log_every, dropped_negatives=args.dropped_negatives,
-        certain_negatives=args.certain_negatives, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
+        certain_negatives=args.certain_negatives, train_scenes=args.train_scenes, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
         init=init, planner_config=parse_assignments(args.planner_set), accelerator=args.accelerator,
         devices=args.devices, strategy=args.strategy, precision=args.precision, resume=args.resume,
         progress=not args.no_progress)

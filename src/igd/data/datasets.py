@@ -106,7 +106,8 @@ class _ProcessedRoot(torch.utils.data.Dataset):
     """
 
     def __init__(self, root, raw_root=None, split: str = "train", augment: bool = False, occ_points: int = 2048,
-                 cache_grids: bool = True, seed: int = 0, val_fraction: float = 0.1):
+                 cache_grids: bool = True, seed: int = 0, val_fraction: float = 0.1,
+                 max_scenes: Optional[int] = None):
         self.root, self.raw_root = Path(root), None if raw_root is None else Path(raw_root)
         if occ_points < 0:
             raise IGDError(f"occ_points must be >= 0 (0: no occupancy in the items), got {occ_points}")
@@ -117,6 +118,8 @@ class _ProcessedRoot(torch.utils.data.Dataset):
                 layout.check_setup(folder)
         grasps = layout.check_grasps(layout.read_grasps(self.root), self.root / layout.GRASPS_FILE)
         grasps = select_split(self.root, grasps, split, val_fraction, seed)
+        if max_scenes is not None:  # the first N scenes of the split, in id order (nested subsets)
+            grasps = grasps[np.isin(grasps["scene_id"], np.unique(grasps["scene_id"])[:max_scenes])]
         self._check_rows(grasps)
         scenes, row_scene = np.unique(grasps["scene_id"], return_inverse=True)
         self.scenes: List[str] = [str(s) for s in scenes]
@@ -224,6 +227,7 @@ class GraspDataset(_ProcessedRoot):
         cache_grids: keep each scene's grid (256 KB) in memory once read.
         seed: seeds every random choice (with the epoch and the item index).
         val_fraction: the validation share of a split drawn from ``seed`` when ``root`` has no splits.json.
+        max_scenes: keep only the first N scenes of the split (sorted ids); None: all.
 
     Item: ``grid (1, 40, 40, 40)``, ``pos (3,)`` m, ``quat (4,)`` xyzw, ``width ()`` m, ``label ()``,
     ``occ_points (P, 3)`` m, ``occ (P,)``; batches by the default collate or :func:`collate`

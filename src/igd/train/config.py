@@ -6,7 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 from igd.configs import config_from_dict
 from igd.errors import IGDError
@@ -62,6 +62,9 @@ class TrainConfig:
     """Per scene item, this many certain negatives over the volume (``PROCESSED/negatives/<id>.npz``):
     label 0, they supervise only the quality (GIGA, VGN) or the affordance (IGD); training split only,
     scene-batched only. 0: none."""
+    train_scenes: Optional[int] = None
+    """Train on the first N training scenes of each root only (in scene-id order, so the subsets of
+    increasing N are nested: learning curves); validation keeps the whole split. None: all."""
     occ_points: int = 2048
     """Occupancy points per scene for planners whose loss has an occupancy term."""
     augment: bool = False
@@ -101,10 +104,10 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
                 raise IGDError(f"TrainConfig.{name} must be an int >= {lo}, got {value!r}")
-        for name in ("grasps_per_scene", "max_steps"):
+        for name, lo in (("grasps_per_scene", 0), ("max_steps", 0), ("train_scenes", 1)):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise IGDError(f"TrainConfig.{name} must be None or an int >= 0, got {value!r}")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < lo):
+                raise IGDError(f"TrainConfig.{name} must be None or an int >= {lo}, got {value!r}")
         for name in ("lr", "weight_decay"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:

@@ -64,7 +64,8 @@ def build_datasets(config: TrainConfig, planner: Planner, split: str) -> torch.u
     parts = []
     for i, root in enumerate(config.data):
         kwargs = dict(raw_root=config.raw_for(i), split=split, occ_points=occ, seed=config.seed,
-                      augment=config.augment and split == "train")
+                      augment=config.augment and split == "train",
+                      max_scenes=config.train_scenes if split == "train" else None)
         if k:
             extra = dict(dropped_negatives=config.dropped_negatives, certain_negatives=config.certain_negatives) \
                 if split == "train" else {}  # validation on the stored rows: a loss comparable between runs
