@@ -148,8 +148,7 @@ class ObjectProbe:
     queries only. ``items``: ``[(urdf, scale, pose (4, 4)), ...]``."""
 
     def __init__(self):
-        import pybullet
-
+        from igd.sim.bullet import pybullet
         from igd.sim.world import World
 
         self.world = World()
@@ -234,9 +233,8 @@ def probe_negatives(points: np.ndarray, items: Sequence[tuple], rng: np.random.G
     generation yaws (frame from the nearest surface's normal, :func:`igd.data.sampling.grasp_frame`)
     fail the fast labeller's geometric checks (approach collision or empty closing region): the
     points the data would label 0 with no physics run. ``(M, 3)`` float32."""
-    import pybullet
-
     from igd.data.sampling import FastLabeller, grasp_frame, yaw_poses
+    from igd.sim.bullet import pybullet
     from igd.sim.probe import probe_world
 
     if count <= 0 or len(points) == 0:

@@ -372,7 +372,7 @@ def convex_parts(mesh: trimesh.Trimesh, folder: Path) -> tuple:
     bodies = mesh.split(only_watertight=False) if mesh.body_count > 1 else [mesh]
     if all(b.is_convex for b in bodies):
         return list(bodies), "components"
-    import pybullet
+    from igd.sim.bullet import pybullet
 
     source, target = folder / "vhacd_in.obj", folder / "vhacd_out.obj"
     write_obj(source, [mesh])

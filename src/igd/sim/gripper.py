@@ -17,12 +17,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pybullet
 import pybullet_data
 
 from igd.cache import cache_root
 from igd.constants import HAND_COM_Z, MAX_OPENING, TCP_FROM_COM
 from igd.geometry import Transform
+from igd.sim.bullet import pybullet
 from igd.sim.world import World
 
 KEEP_LINKS = ("panda_hand", "panda_leftfinger", "panda_rightfinger")

@@ -1,7 +1,8 @@
 """The fast labeller's geometric probe (docs/data.md, "the fast protocol"): a second PyBullet
 client with static copies of a scene's bodies and an open hand, asked only collision queries.
 
-Importing this module does not import pybullet; :class:`ProbeWorld` does when it is built.
+Importing this module does not import pybullet; :class:`ProbeWorld` does when it is built, without
+PyBullet's banners (:mod:`igd.sim.bullet`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ class ProbeWorld:
     trials that do run are exactly the reference protocol's. One per process, re-filled per scene."""
 
     def __init__(self):
-        import pybullet
-
+        from igd.sim.bullet import pybullet
         from igd.sim.gripper import KEEP_JOINTS, hand_urdf_path
         from igd.sim.world import World
 
@@ -45,7 +45,7 @@ class ProbeWorld:
     def mirror(self, sim) -> None:
         """Replace the copies by the bodies of ``sim`` as they are now: objects from their URDF,
         scale and pose; other bodies (the table) from their collision shape (boxes)."""
-        import pybullet
+        from igd.sim.bullet import pybullet
 
         for uid in self.bodies:
             self.world.remove_body(uid)

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
-import pybullet
-from pybullet_utils import bullet_client
 
 from igd.constants import DT, GRAVITY, SOLVER_ITERATIONS
 from igd.geometry import Rotation, Transform
 from igd.perception.camera import FAR, NEAR, CameraIntrinsic
+from igd.sim.bullet import bullet_client, pybullet, quiet_native_output
 
 
 @dataclass
@@ -35,7 +34,8 @@ class World:
     """One PyBullet physics client. Bodies are referred to by their integer uid."""
 
     def __init__(self, gui: bool = False):
-        self.p = bullet_client.BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        with quiet_native_output():  # PyBullet prints "argv[0]=" at every connect
+            self.p = bullet_client.BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
         self.dt = DT
         self.bodies: Dict[int, str] = {}  # uid -> name
         self.sim_time = 0.0
