@@ -56,11 +56,19 @@ _PNG_MODES = ("I;16", "I;16L", "I;16B", "I")
 # --------------------------------------------------------------------------------------------------
 # readers
 # --------------------------------------------------------------------------------------------------
-def read_json(path: str | Path, what: str) -> dict:
-    """The JSON object in ``path``; ``what`` names the file's role in error messages."""
+def check_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path if it is a file; else a one-line :class:`IGDError`: not found, or a directory."""
     path = Path(path)
+    if path.is_dir():
+        raise IGDError(f"{path} is a directory; expected the {what} file")
     if not path.is_file():
         raise IGDError(f"{path}: {what} file not found")
+    return path
+
+
+def read_json(path: str | Path, what: str) -> dict:
+    """The JSON object in ``path``; ``what`` names the file's role in error messages."""
+    path = check_file(path, what)
     try:
         data = json.loads(path.read_text())
     except UnicodeDecodeError as e:
@@ -104,8 +112,7 @@ def read_depth(path: str | Path, depth_scale: float | None = None) -> np.ndarray
     path = Path(path)
     if depth_scale is not None and not (np.isfinite(depth_scale) and depth_scale > 0):
         raise IGDError(f"--depth-scale must be a positive number of metres per stored unit, got {depth_scale}")
-    if not path.is_file():
-        raise IGDError(f"{path}: depth file not found")
+    check_file(path, "depth image")
     suffix = path.suffix.lower()
     if suffix == ".png":
         raw, scale = _read_png(path), PNG_DEPTH_SCALE if depth_scale is None else depth_scale
@@ -174,6 +181,8 @@ def write_grasps(path: str | Path, detections: Detections, workspace: Workspace,
                  extra: dict[str, Any] | None = None) -> Path:
     """Write grasps.json (see :func:`grasps_document`); returns the path."""
     path = Path(path)
+    if path.is_dir():
+        raise IGDError(f"{path} is a directory; expected the grasps file to write, e.g. {path / 'grasps.json'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_json(path, grasps_document(detections, workspace, extra))
     return path
@@ -209,6 +218,8 @@ def write_example(folder: str | Path, scene: str = "packed", objects: str = "pac
     from igd.sim.simulation import ClutterRemovalSim
 
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise IGDError(f"{folder} is a file; expected a folder to write the example inputs into")
     folder.mkdir(parents=True, exist_ok=True)
     extrinsic = side_view_extrinsic()
     sim = ClutterRemovalSim(scene, objects)

@@ -145,6 +145,8 @@ def resolve(name_or_path: str | os.PathLike) -> tuple[str | None, Path | None, s
         raise IGDError(f"unknown planner '{arg}': expected a released name ({', '.join(RELEASED)}) "
                        "or a checkpoint path (.pt/.pth)")
     path = Path(arg).expanduser()
+    if path.is_dir():
+        raise IGDError(f"{path} is a directory; expected a weights file (a .pt checkpoint) or a released name")
     if not path.is_file():
         raise IGDError(f"checkpoint not found: {path} (expected a released name ({', '.join(RELEASED)}) "
                        "or an existing checkpoint file)")
