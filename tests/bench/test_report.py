@@ -7,6 +7,8 @@ are computed by hand and with :func:`igd.bench.metrics.compute_metrics`.
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,8 +144,49 @@ def test_partial_runs_are_flagged(report, runs):
     assert m["gsr"] is None and m["planning_time"]["median"] is None and m["rounds"] == 0
     text = readme.read_text()
     assert "**Partial runs**" in text and str(runs["partial"]) in text
-    assert "| topdown | pile/side/none | 4 | 40.0 ± 56.6 | 40.0 ± 56.6 | 400 | complete |" in text
-    assert "| vgn:vgn_conv | packed/side/dex | 1 | 100.0 ± 0.0 | 40.0 ± 0.0 | 100 | partial |" in text
+    assert "| topdown | pile/side/none | 2 | 4 | 7 | 40.0 ± 56.6 | 40.0 ± 56.6 | 400 | complete |" in text
+
+
+def test_one_seed_shows_no_spread_and_every_figure_its_sample_size(report):
+    _, readme, data, _ = report
+    text = readme.read_text()
+    # seeds, rounds, grasps; one seed: no "± 0.0", in the table nor in report.json
+    assert ("| vgn:vgn_conv | packed/side/dex | 1 | 1 | 2 | 100.0 ± n/a (1 seed) | 40.0 ± n/a (1 seed) | 100 | "
+            "partial |") in text
+    assert "± 0.0" not in text
+    m = entry(data, "vgn:vgn_conv", "packed/side/dex")["metrics"]
+    assert m["gsr_std"] is None and m["dr_std"] is None and m["gsr_seeds"] == 1
+    assert entry(data, "topdown", "pile/side/none")["metrics"]["gsr_seeds"] == 2
+    figures = [line for line in text.splitlines() if line.startswith("![") and "extras/" not in line]
+    assert len(figures) == 4 + 3
+    lines = text.splitlines()
+    for figure in figures:  # the sample size right under every figure
+        after = lines[lines.index(figure) + 2]
+        assert after.startswith("Sample size: "), (figure, after)
+    assert "vgn:vgn_conv | packed/side/dex: 1 seed, 1 round, 2 grasps" in text
+    assert "topdown | pile/side/none: 2 seeds, 4 rounds, 7 grasps" in text
+
+
+def test_links_are_relative_to_the_report(report, runs):
+    out, readme, data, _ = report
+    text = readme.read_text()
+    for run in data["runs"]:
+        assert not Path(run["link"]).is_absolute()
+        assert (out / run["link"]).resolve() == Path(run["path"]).resolve()
+        assert f"[`{run['path']}`]({run['link']})" in text
+    for link in re.findall(r"\]\(([^)]+)\)", text):  # figures, extras, report.json and runs, from the report
+        assert (out / link).exists(), link
+
+
+def test_notes_and_sparse_objects(runs, tmp_path):
+    readme = write_report([runs["partial"]], tmp_path / "rep", notes=["**A smoke run**: 1 round."])
+    text = readme.read_text()
+    assert "> **A smoke run**: 1 round." in text.split("| planner")[0]  # above the table
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert data["notes"] == ["**A smoke run**: 1 round."]
+    # object "c": 2 attempts < 5: no rate per object, but the counts one by one
+    assert data["objects"]["vgn:vgn_conv"]["sparse"] == [{"object": "c", "attempts": 2, "successes": 2}]
+    assert "Every object was attempted fewer than 5 times" in text and "| c | 2 | 2 |" in text
 
 
 def test_objects_fold_and_unattributed_failures(report):
@@ -195,10 +238,11 @@ def test_extras_are_copied_and_linked(report):
 def test_output_is_deterministic(report, tmp_path):
     out, _, _, dirs = report
     extras_src = out / "extras" / "Scene_snapshots"
-    write_report(dirs, tmp_path, labels={str(dirs[2]): "td-resumed"}, min_attempts=2,
+    again = tmp_path / "rep"  # as deep below the runs' folders as the first: the same relative links
+    write_report(dirs, again, labels={str(dirs[2]): "td-resumed"}, min_attempts=2,
                  extras=[("Scene snapshots", [extras_src / "snap.png", extras_src / "viewer.html"])])
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        assert (tmp_path / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
+        assert (again / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
 
 
 def test_same_label_and_cell_merge_unless_seeds_overlap(runs, tmp_path):
@@ -247,7 +291,7 @@ def test_cli_writes_the_report_and_prints_the_table(runs, tmp_path, capsys):
     code = main(["report", str(runs["complete"]), "--out", str(tmp_path / "rep"),
                  "--label", f"{runs['complete']}=mine"])
     out = capsys.readouterr().out
-    assert code == 0 and "| mine | pile/side/none | 4 | 40.0 ± 56.6 |" in out and "README.md" in out
+    assert code == 0 and "| mine | pile/side/none | 2 | 4 | 7 | 40.0 ± 56.6 |" in out and "README.md" in out
     assert (tmp_path / "rep" / "README.md").is_file()
     assert main(["report", str(runs["complete"]), "--out", str(tmp_path / "r2"), "--label", "oops"]) == 2
     assert "--label expects RUN_DIR=NAME" in capsys.readouterr().err

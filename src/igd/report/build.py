@@ -11,6 +11,7 @@ Layout of ``OUT``::
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -37,8 +38,29 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
-def _pm(value: float | None, std: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} ± {std or 0.0:.1f}"
+def _pm(value: float | None, std: float | None, seeds: int) -> str:
+    """``mean ± std``; with fewer than two seeds there is no spread to show, and the text says so."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1f} ± n/a ({seeds} seed)" if std is None or seeds < 2 else f"{value:.1f} ± {std:.1f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def sample_size(metrics: Mapping[str, Any]) -> str:
+    """``1 seed, 3 rounds, 12 grasps``: what one entry's numbers rest on."""
+    return (f"{_plural(len(metrics['seeds']), 'seed')}, {_plural(metrics['rounds'], 'round')}, "
+            f"{_plural(metrics['attempts'], 'grasp')}")
+
+
+def _sample_line(entries: Sequence[Entry]) -> str:
+    """The sample size of every entry, in one line (once when all entries share it)."""
+    sizes = [sample_size(e.metrics) for e in entries]
+    if len(set(sizes)) == 1:
+        return f"Sample size: {sizes[0]}{' per entry' if len(entries) > 1 else ''}."
+    return "Sample size: " + "; ".join(f"{e.label} | {e.cell}: {size}" for e, size in zip(entries, sizes)) + "."
 
 
 def _pct(value: float | None) -> str:
@@ -69,8 +91,14 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
             "runs": [str(r.path) for r in entry.runs], "metrics": entry.metrics}
 
 
-def _run_json(run, label: str, cell: str) -> dict[str, Any]:
-    return {"path": str(run.path), "label": label, "cell": cell, "partial": run.partial, "source": run.source,
+def _link(path: str | Path, out: Path) -> str:
+    """``path`` relative to the report folder ``out`` (a link that works wherever the report is read)."""
+    return Path(os.path.relpath(Path(path).resolve(), out.resolve())).as_posix()
+
+
+def _run_json(run, label: str, cell: str, out: Path) -> dict[str, Any]:
+    return {"path": str(run.path), "link": _link(run.path, out), "label": label, "cell": cell,
+            "partial": run.partial, "source": run.source,
             "rounds_stored": len(run.rounds), "rounds_expected": run.expected_rounds, "notes": list(run.notes),
             "settings": run.settings}
 
@@ -95,24 +123,31 @@ def _copy_extras(extras: Extras, out: Path) -> list[tuple[str, list[str]]]:
 
 
 def _markdown(entries: list[Entry], runs_json: list[dict], objects: dict[str, Any], figures: dict[str, str],
-              extras: list[tuple[str, list[str]]]) -> str:
+              extras: list[tuple[str, list[str]]], notes: Sequence[str] = ()) -> str:
     intro = (f"{len(runs_json)} run(s), {len(entries)} planner × cell entr{'y' if len(entries) == 1 else 'ies'}. "
              "GSR = successes / attempts, DR = successes / objects, per seed; mean ± sample std over seeds "
-             f"(as `summary.json`). Written by igd {igd.__version__}; numbers for machines in "
-             f"[{REPORT_JSON}]({REPORT_JSON}).")
+             "(as `summary.json`; one seed has no spread: `n/a`). Written by igd "
+             f"{igd.__version__}; numbers for machines in [{REPORT_JSON}]({REPORT_JSON}).")
     md = ["# Benchmark report", "", intro, ""]
+    for note in notes:
+        md += [f"> {line}" if line else ">" for line in note.splitlines()] + [""]
     partial = [r for r in runs_json if r["partial"]]
     if partial:
         md += ["> **Partial runs** (numbers computed from the rounds stored so far):"]
-        md += [f"> - `{r['path']}`: {'; '.join(r['notes']) or 'incomplete'}" for r in partial]
+        md += [f"> - [`{r['path']}`]({r['link']}): {'; '.join(r['notes']) or 'incomplete'}" for r in partial]
         md.append("")
-    md += _table(("planner", "cell", "rounds", "GSR % ± std", "DR % ± std", "planning ms (median)", "status"),
-                 [(e.label, e.cell, e.metrics["rounds"], _pm(e.metrics["gsr"], e.metrics["gsr_std"]),
-                   _pm(e.metrics["dr"], e.metrics["dr_std"]), _ms(e.metrics["planning_time"]["median"]), _status(e))
+    sample = _sample_line(entries)
+    md += _table(("planner", "cell", "seeds", "rounds", "grasps", "GSR % ± std", "DR % ± std",
+                  "planning ms (median)", "status"),
+                 [(e.label, e.cell, len(e.metrics["seeds"]), e.metrics["rounds"], e.metrics["attempts"],
+                   _pm(e.metrics["gsr"], e.metrics["gsr_std"], e.metrics["gsr_seeds"]),
+                   _pm(e.metrics["dr"], e.metrics["dr_std"], e.metrics["dr_seeds"]),
+                   _ms(e.metrics["planning_time"]["median"]), _status(e))
                   for e in entries])
 
-    md += ["", "## GSR and DR", "", f"![GSR and DR per cell]({figures['rates']})", "",
-           "Error bars: sample std over seeds (0 with one seed). Pooled = every round of every seed together.", ""]
+    md += ["", "## GSR and DR", "", f"![GSR and DR per cell]({figures['rates']})", "", sample, "",
+           ("Error bars: sample std over seeds; an entry with one seed has no spread and no bar. "
+            "Pooled = every round of every seed together."), ""]
     md += _table(("planner", "cell", "seeds", "successes / attempts", "objects", "GSR pooled %", "DR pooled %",
                   "GSR % per seed"),
                  [(e.label, e.cell, len(e.metrics["seeds"]), f"{e.metrics['successes']} / {e.metrics['attempts']}",
@@ -120,7 +155,7 @@ def _markdown(entries: list[Entry], runs_json: list[dict], objects: dict[str, An
                    ", ".join(f"{s}: {_pct(m['gsr'])}" for s, m in e.metrics["per_seed"].items()) or "n/a")
                   for e in entries])
 
-    md += ["", "## Latency", "", f"![planning and integration time per grasp]({figures['latency']})", "",
+    md += ["", "## Latency", "", f"![planning and integration time per grasp]({figures['latency']})", "", sample, "",
            ("Per executed grasp, ms. Planning = the planner's network and post-processing; integration = "
             "TSDF and cloud fusion of the observation."), ""]
     rows = []
@@ -134,7 +169,7 @@ def _markdown(entries: list[Entry], runs_json: list[dict], objects: dict[str, An
     for key, title, fig in (("causes", "Grasp outcomes and failure causes", "causes"),
                             ("end_reasons", "Round end reasons", "end_reasons")):
         order = _order([e.metrics[key] for e in entries], CAUSE_ORDER if key == "causes" else END_REASONS)
-        md += ["", f"## {title}", "", f"![{title.lower()}]({figures[fig]})", ""]
+        md += ["", f"## {title}", "", f"![{title.lower()}]({figures[fig]})", "", sample, ""]
         md += _table(("planner", "cell", *order),
                      [(e.label, e.cell, *(f"{e.metrics[key][k]['count']} ({e.metrics[key][k]['share']:.0f}%)"
                                           if k in e.metrics[key] else "0" for k in order)) for e in entries])
@@ -144,7 +179,15 @@ def _markdown(entries: list[Entry], runs_json: list[dict], objects: dict[str, An
 
     md += ["", "## Success per object", ""]
     for label, table in objects.items():
-        md += [f"### {label}", "", f"![objects of {label}]({figures['objects'][label]})", ""]
+        md += [f"### {label}", "", f"![objects of {label}]({figures['objects'][label]})", "",
+               f"Sample size: {_label_sample(entries, label)}.", ""]
+        if table["sparse"]:
+            md += [(f"Every object was attempted fewer than {table['min_attempts']} times: too few grasps for a "
+                    "success rate per object. The attempts and successes per object:"), ""]
+            md += _table(("object", "attempts", "successes"),
+                         [(r["object"], r["attempts"], r["successes"]) for r in table["sparse"]])
+            md.append("")
+            continue
         if not table["rates_meaningful"]:
             md += [(f"{table['unattributed_failures']} failed grasp(s) name no object (the simulator names the "
                     "object only when the hand holds it), so the rate per object is not known; the numbers are "
@@ -166,23 +209,33 @@ def _markdown(entries: list[Entry], runs_json: list[dict], objects: dict[str, An
         for f in files:
             md += [f"![{Path(f).stem}]({f})" if f.lower().endswith(IMAGE_SUFFIXES) else f"[{Path(f).name}]({f})", ""]
 
-    md += ["## Runs", ""]
+    md += ["## Runs", "", "Folders linked relative to this report.", ""]
     md += _table(("folder", "planner", "cell", "rounds stored / expected", "read from", "status"),
-                 [(f"`{r['path']}`", r["label"], r["cell"],
+                 [(f"[`{r['path']}`]({r['link']})", r["label"], r["cell"],
                    f"{r['rounds_stored']} / {r['rounds_expected'] if r['rounds_expected'] is not None else '?'}",
                    r["source"], "partial" if r["partial"] else "complete") for r in runs_json])
     return "\n".join(md).rstrip() + "\n"
 
 
+def _label_sample(entries: Sequence[Entry], label: str) -> str:
+    """:func:`sample_size` of all entries of ``label`` together (its cells summed)."""
+    mine = [e.metrics for e in entries if e.label == label]
+    seeds = len({s for m in mine for s in m["seeds"]})
+    return sample_size({"seeds": range(seeds), "rounds": sum(m["rounds"] for m in mine),
+                        "attempts": sum(m["attempts"] for m in mine)})
+
+
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path, labels: Mapping[str, str] | None = None,
-                 extras: Extras | None = None, min_attempts: int = MIN_ATTEMPTS) -> Path:
+                 extras: Extras | None = None, min_attempts: int = MIN_ATTEMPTS, notes: Sequence[str] = ()) -> Path:
     """Write the report of ``run_dirs`` into ``out_dir``; returns the path of its ``README.md``.
 
     ``labels`` maps a run folder to the planner label it is shown under (default: planner name and
     weights stem, e.g. ``vgn:vgn_conv``); runs of one label and one cell (scene/views/noise) are
     merged. ``extras`` is a list of ``(section title, [files])``: the files are copied into
     ``out_dir/extras/`` and shown (images) or linked (anything else, e.g. an HTML viewer) in a section
-    each. Raises :class:`IGDError` naming the folder for a missing or unreadable run.
+    each. ``notes`` (markdown) are shown as quotes under the title, e.g. that the runs are a smoke run.
+    Links (figures, extras, run folders) are relative to ``out_dir``. Raises :class:`IGDError` naming
+    the folder for a missing or unreadable run.
     """
     if not run_dirs:
         raise IGDError("no run folders given")
@@ -197,7 +250,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path, labels: Ma
     extra_sections = _copy_extras(extras or (), out)
 
     entry_of = {id(r): e for e in entries for r in e.runs}
-    runs_json = [_run_json(r, entry_of[id(r)].label, entry_of[id(r)].cell) for r in runs]  # in the order given
+    runs_json = [_run_json(r, entry_of[id(r)].label, entry_of[id(r)].cell, out) for r in runs]  # in the order given
     objects = objects_by_label(entries, min_attempts)
     entry_dicts = [_entry_json(e) for e in entries]
     names = [e.name for e in entries]
@@ -212,14 +265,15 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path, labels: Ma
         plots.shares_plot(names, tallies, _order(tallies, first), title, out / figures[key])
     for label, table in objects.items():
         name = f"objects_{slug(label)}.png"
-        what = "success rate" if table["rates_meaningful"] else "successful grasps"
+        what = ("attempts and successes" if table["sparse"] else
+                "success rate" if table["rates_meaningful"] else "successful grasps")
         plots.objects_plot(table, f"{label}: {what} per object", out / name)
         figures["objects"][label] = name
 
-    report = {"format": REPORT_FORMAT, "igd_version": igd.__version__, "entries": entry_dicts,
+    report = {"format": REPORT_FORMAT, "igd_version": igd.__version__, "notes": list(notes), "entries": entry_dicts,
               "objects": objects, "runs": runs_json, "figures": figures,
               "extras": [{"title": t, "files": f} for t, f in extra_sections]}
     (out / REPORT_JSON).write_text(json.dumps(report, indent=1) + "\n")
     readme = out / README
-    readme.write_text(_markdown(entries, runs_json, objects, figures, extra_sections))
+    readme.write_text(_markdown(entries, runs_json, objects, figures, extra_sections, notes))
     return readme

@@ -125,6 +125,10 @@ def entry_numbers(entry: Entry) -> dict[str, Any]:
             "rounds", "per_seed")
     out = {k: m[k] for k in keys}
     out["seeds"] = sorted(int(s) for s in m["per_seed"])
+    for rate in ("gsr", "dr"):  # a spread needs two seeds: one seed's "std 0" is no spread, so None
+        out[f"{rate}_seeds"] = sum(v.get(rate) is not None for v in m["per_seed"].values())
+        if out[f"{rate}_seeds"] < 2:
+            out[f"{rate}_std"] = None
     out["planning_time"] = time_stats([g["planning_time"] for g in grasps])
     out["integration_time"] = time_stats([g["integration_time"] for g in grasps])
     out["causes"] = shares(m["causes"])
@@ -137,7 +141,8 @@ def object_table(grasps: Sequence[Mapping[str, Any]], min_attempts: int = MIN_AT
 
     A row counts for its ``target_name`` (the object nearest the grasp before it was tried, on every
     attempt) or, in runs written before that column existed, its ``object_name`` (the object lifted);
-    objects with fewer than ``min_attempts`` attempts are summed into one ``other`` row. Rows without
+    objects with fewer than ``min_attempts`` attempts are summed into one ``other`` row; when that is
+    every object, ``sparse`` lists them one by one (attempts and successes, no rate). Rows without
     a name (old runs: the simulator names the object only when the hand holds it, so failures have
     none) are counted as ``unattributed``; while there are such failures the per-object rate is an
     upper bound, so ``rates_meaningful`` is False when no failed grasp carries a name.
@@ -166,7 +171,10 @@ def object_table(grasps: Sequence[Mapping[str, Any]], min_attempts: int = MIN_AT
                      "attempts": other["attempts"], "successes": other["successes"],
                      "rate": 100.0 * other["successes"] / other["attempts"], "folded": other["objects"]})
     attributed_failures = sum(attempts.values()) - sum(successes.values())
-    return {"min_attempts": int(min_attempts), "objects": rows,
+    sparse = [] if len(rows) != 1 or not other["objects"] else [
+        {"object": name, "attempts": attempts[name], "successes": successes[name]}
+        for name in sorted(attempts, key=lambda n: (-attempts[n], n))]
+    return {"min_attempts": int(min_attempts), "objects": rows, "sparse": sparse,
             "unattributed_failures": unattributed["failure"], "unattributed_successes": unattributed["success"],
             "rates_meaningful": attributed_failures > 0 or (unattributed["failure"] == 0 and bool(attempts))}
 

@@ -47,8 +47,18 @@ def _na(ax, text: str = "no data") -> None:
     ax.set_yticks([])
 
 
+def _sample(entries: Sequence[Mapping[str, Any]], label: str) -> str:
+    """``1 seed, 3 rounds, 12 grasps`` of all entries of ``label``."""
+    mine = [e.get("metrics", {}) for e in entries if e["label"] == label]
+    seeds = len({s for m in mine for s in m.get("seeds", ())})
+    rounds, grasps = sum(m.get("rounds", 0) for m in mine), sum(m.get("attempts", 0) for m in mine)
+    return (f"{seeds} seed{'s' * (seeds != 1)}, {rounds} round{'s' * (rounds != 1)}, "
+            f"{grasps} grasp{'s' * (grasps != 1)}")
+
+
 def rates_plot(entries: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """GSR and DR (mean ± std over seeds) per cell, one bar per planner label, side by side."""
+    """GSR and DR (mean ± std over seeds) per cell, one bar per planner label, side by side; no error
+    bar where one seed gives no spread; the legend gives each label's sample size."""
     plt = _pyplot()
     cells = sorted({e["cell"] for e in entries})
     labels = sorted({e["label"] for e in entries})
@@ -64,7 +74,7 @@ def rates_plot(entries: Sequence[Mapping[str, Any]], path: Path) -> Path:
                 e = by_key.get((label, cell), {})
                 m = e.get("metrics", {})
                 values.append(np.nan if m.get(metric) is None else m[metric])
-                errors.append(0.0 if m.get(f"{metric}_std") is None else m[f"{metric}_std"])
+                errors.append(np.nan if m.get(f"{metric}_std") is None else m[f"{metric}_std"])
                 partial.append(bool(e.get("partial")))
                 present.append(bool(e))
             pos = x - 0.4 + width * (i + 0.5)
@@ -83,13 +93,14 @@ def rates_plot(entries: Sequence[Mapping[str, Any]], path: Path) -> Path:
         ax.set_ylim(0, 105)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("% (mean ± std over seeds)")
+    axes[0].set_ylabel("% (mean ± std over seeds; no bar: 1 seed)")
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=_CYCLE[i % len(_CYCLE)], label=label) for i, label in enumerate(labels)]
+    handles = [Patch(color=_CYCLE[i % len(_CYCLE)], label=f"{label} ({_sample(entries, label)})")
+               for i, label in enumerate(labels)]
     if any(e.get("partial") for e in entries):
         handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="//", label="partial run"))
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.98), ncol=min(len(handles), 5),
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.98), ncol=min(len(handles), 3),
                fontsize=8, frameon=False)
     return _save(fig, path)
 
@@ -160,11 +171,21 @@ def shares_plot(names: list[str], tallies: Sequence[Mapping[str, Mapping[str, fl
 def objects_plot(table: Mapping[str, Any], title: str, path: Path) -> Path:
     """Horizontal bars per object: the success rate, or the success count when rates are not known."""
     plt = _pyplot()
-    rows: list[dict[str, Any]] = list(table["objects"])
+    rows: list[dict[str, Any]] = list(table.get("sparse") or table["objects"])
     rates = table["rates_meaningful"]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.2 * max(len(rows), 1)))
     if not rows:
         _na(ax, "no grasp names an object")
+    elif table.get("sparse"):  # too few attempts for rates: the counts
+        y = np.arange(len(rows))[::-1]
+        ax.barh(y, [r["attempts"] for r in rows], color="#c7c7c7", height=0.75, label="attempts")
+        ax.barh(y, [r["successes"] for r in rows], color="#1f77b4", height=0.5, label="successes")
+        ax.set_yticks(y, [r["object"] for r in rows], fontsize=7)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_xlabel(f"grasps on the object (every object < {table['min_attempts']} attempts: no rates)")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=7, loc="lower right", frameon=False)
+        ax.grid(axis="x", alpha=0.3)
     else:
         y = np.arange(len(rows))[::-1]
         values = [r["rate"] if rates else r["successes"] for r in rows]
