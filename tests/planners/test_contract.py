@@ -1,141 +1,66 @@
-"""The planner contract, checked for every registered planner (docs/planners.md).
+"""The planner contract for every registered planner (docs/planners.md, "The contract").
 
-Each planner is built from its default config (learned ones with a seeded random init), written and
-read back, and its ``plan()`` output checked against the :class:`Grasps` schema; its declared
-capabilities (:meth:`Planner.supports`) answer, the others refuse in one line; ``reseed`` is
-deterministic. A class that breaks the contract fails when it is defined (docs/planners.md).
+The contract's checks are :class:`contract.PlannerContractTest`, subclassed once per planner beside its
+other tests (``TestVGNContract`` in ``test_vgn.py``, ``TestGIGAContract``, ``TestIGDContract``,
+``TestTopdownContract`` in ``test_baselines.py``) and run on the planner's tiny configuration that
+detects grasps on the box grid (``tests/tiny_planners.py``). This file is parametrised over the
+registry: a registered planner without a contract subclass or a tiny configuration fails here. It
+also checks what holds apart from any planner: a class that breaks the contract fails when it is
+defined, an :class:`Observation` refuses a bad grid.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from contract import PlannerContractTest
+from tiny_planners import DETECTING, TINY, learned_planners
 
-from igd.constants import MAX_OPENING
 from igd.errors import IGDError
-from igd.geometry import is_rigid
 from igd.planners import base
-from igd.planners.base import (
-    CAPABILITIES,
-    Grasps,
-    NotSupported,
-    Observation,
-    Planner,
-    TorchPlanner,
-    build_config,
-    load_planner,
-    registry,
-)
+from igd.planners.base import Grasps, Observation, Planner, TorchPlanner, registry
 
-PLANNERS = sorted(registry())
+HERE = Path(__file__).resolve().parent
 
 
-def build(name: str) -> Planner:
-    torch.manual_seed(0)
-    cls = registry()[name]
-    return cls(cls.config_class())
+def contract_suites() -> dict:
+    """``{planner name: [its PlannerContractTest subclasses]}`` of the test modules in this folder (imported
+    here too, so that running this file alone sees them)."""
+    for path in sorted(HERE.glob("test_*.py")):
+        importlib.import_module(path.stem)
+    suites, todo = {}, list(PlannerContractTest.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "planner_name" in vars(cls):
+            suites.setdefault(cls.planner_name, []).append(cls)
+    return suites
 
 
-def assert_same_grasps(a: Grasps, b: Grasps) -> None:
-    np.testing.assert_array_equal(a.poses, b.poses)
-    np.testing.assert_array_equal(a.widths, b.widths)
-    np.testing.assert_array_equal(a.scores, b.scores)
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_every_registered_planner_has_a_contract_suite(name):
+    suites = contract_suites().get(name, [])
+    assert suites, (f"planner {name!r} has no contract tests: add 'class Test<Name>Contract(PlannerContractTest): "
+                    f"planner_name = {name!r}' to tests/planners/test_{name}.py")
+    for suite in suites:
+        assert suite.__name__.startswith("Test") and suite.__module__.startswith("test_"), "pytest collects it"
+        assert isinstance(getattr(suite, "expected_capabilities", None), (set, frozenset)), \
+            f"{suite.__name__} declares expected_capabilities"
 
 
-def assert_grasps_schema(grasps: Grasps) -> None:
-    assert isinstance(grasps, Grasps)
-    n = len(grasps)
-    assert grasps.poses.shape == (n, 4, 4) and grasps.widths.shape == (n,) and grasps.scores.shape == (n,)
-    assert all(is_rigid(p) for p in grasps.poses)
-    assert np.all(grasps.widths > 0) and np.all(grasps.widths <= MAX_OPENING + 1e-9)
-    assert np.all(grasps.scores >= 0) and np.all(grasps.scores <= 1)
-    assert np.all(np.diff(grasps.scores) <= 0), "sorted by score, best first"
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_every_registered_planner_has_a_tiny_configuration(name):
+    assert name in TINY, f"planner {name!r} has no tiny configuration: add it to TINY in tests/tiny_planners.py"
+    if registry()[name].learned:
+        assert name in DETECTING, f"learned planner {name!r}: say in DETECTING how its tiny network detects grasps"
 
 
-@pytest.fixture(params=PLANNERS)
-def name(request) -> str:
-    return request.param
-
-
-def test_registry_entries_are_well_formed(name):
-    cls = registry()[name]
-    assert cls.name == name and dataclasses.is_dataclass(cls.config_class)
-    assert isinstance(cls.learned, bool)
-
-
-def test_config_round_trips_through_a_dict(name):
-    cls = registry()[name]
-    config = cls.config_class()
-    assert build_config(cls.config_class, dataclasses.asdict(config)) == config
-    with pytest.raises(IGDError, match="unknown field"):
-        build_config(cls.config_class, {"no_such_field": 1})
-
-
-def test_plan_output_schema(name, box_grid):
-    planner = build(name)
-    for grid in (box_grid, np.zeros_like(box_grid)):
-        assert_grasps_schema(planner.plan(Observation(grid)))
-
-
-def test_timed_plan_adds_the_planning_time(name, box_grid):
-    grasps = build(name).timed_plan(Observation(box_grid))
-    assert_grasps_schema(grasps)
-    t = grasps.info["planning_time"]
-    assert isinstance(t, float) and 0 <= t < 60
-
-
-def test_reseed_is_deterministic(name, box_grid):
-    """The same seed gives the same grasps, whatever was planned in between (the benchmark's per-round seed)."""
-    planner = build(name)
-    planner.reseed(5)
-    first = planner.plan(Observation(box_grid))
-    planner.reseed(6)
-    planner.plan(Observation(box_grid))
-    planner.reseed(5)
-    assert_same_grasps(first, planner.plan(Observation(box_grid)))
-
-
-#: What each built-in planner can do (a new capability or planner adds its row).
-EXPECTED_CAPABILITIES = {
-    "topdown": set(),
-    "vgn": {"volumes", "query_points", "training_module"},
-    "giga": {"volumes", "query_points", "training_module"},
-    "igd": {"volumes", "query_points", "affordance", "sample_trajectories", "training_module"},
-}
-
-
-def test_capabilities_are_declared_and_the_others_refuse_in_one_line(name, box_grid):
-    cls = registry()[name]
-    if name in EXPECTED_CAPABILITIES:
-        assert cls.capabilities == EXPECTED_CAPABILITIES[name]
-    assert cls.capabilities <= set(CAPABILITIES)
-    planner = build(name)
-    calls = {"volumes": lambda: planner.volumes(box_grid),
-             "query_points": lambda: planner.query_points(box_grid, np.full((2, 3), 0.15)),
-             "affordance": lambda: planner.affordance(box_grid),
-             "sample_trajectories": lambda: planner.sample_trajectories(box_grid, np.full(3, 0.15), n=2),
-             "training_module": planner.training_module}
-    assert set(calls) == set(CAPABILITIES)
-    for capability, call in calls.items():
-        if planner.supports(capability):
-            assert call() is not None
-            continue
-        with pytest.raises(NotSupported, match=f"^planner '{name}' has no .*{capability}") as e:
-            call()
-        assert "\n" not in str(e.value)
-        with pytest.raises(NotSupported, match="igd evaluate"):
-            planner.require(capability, purpose="igd evaluate needs it")
-    if planner.supports("volumes"):
-        qual, rot, width = planner.volumes(box_grid)
-        assert qual.shape == (40, 40, 40) and rot.shape == (4, 40, 40, 40) and width.shape == (40, 40, 40)
-        pred = planner.query_points(box_grid, np.full((2, 3), 0.15))
-        assert pred.qual.shape == (2,) and pred.quat.shape == (2, 4) and pred.width.shape == (2,)
-    post = planner.postprocess
-    assert post is None or 0 <= post.threshold <= 1
+def test_the_tiny_configurations_are_of_registered_planners():
+    assert set(TINY) <= set(registry()) and set(DETECTING) == set(learned_planners())
 
 
 def test_supports_knows_only_the_declared_capabilities():
@@ -207,56 +132,6 @@ def test_an_abstract_base_may_leave_methods_out_and_a_complete_class_registers(s
     assert Base not in registry().values() and registry()["toy-complete"] is Toy
     assert Toy.capabilities == {"volumes", "query_points"} and not Toy.supports("training_module")
     assert Toy().query_points(np.zeros((1, 40, 40, 40)), np.zeros((1, 3))).qual.shape == (1,)
-
-
-def test_save_and_load_round_trip(name, box_grid, tmp_path):
-    planner = build(name)
-    path = planner.save_pretrained(tmp_path / f"{name}.pt")
-    again = type(planner).from_pretrained(path)
-    assert again.config == planner.config
-    state, state2 = planner.state_dict(), again.state_dict()
-    assert state.keys() == state2.keys()
-    for k in state:
-        assert torch.equal(state[k], state2[k]), k
-    assert_same_grasps(planner.plan(Observation(box_grid)), again.plan(Observation(box_grid)))
-    via_factory = load_planner(name, weights=path)
-    assert_same_grasps(planner.plan(Observation(box_grid)), via_factory.plan(Observation(box_grid)))
-
-
-def test_learned_planners_need_weights(name):
-    cls = registry()[name]
-    if cls.learned:
-        with pytest.raises(IGDError, match="needs --weights"):
-            load_planner(name)
-    else:
-        assert isinstance(load_planner(name), cls)
-
-
-def test_checkpoint_of_another_planner_raises(name, tmp_path):
-    others = [n for n in PLANNERS if n != name]
-    if not others:
-        pytest.skip("only one planner is registered")
-    path = build(others[0]).save_pretrained(tmp_path / "other.pt")
-    with pytest.raises(IGDError, match=f"checkpoint is for planner '{others[0]}'"):
-        registry()[name].from_pretrained(path)
-    with pytest.raises(IGDError, match=others[0]):
-        load_planner(name, weights=path)
-
-
-@pytest.mark.parametrize("fraction", [0.0, 0.5, 0.95])
-def test_truncated_checkpoint_raises(name, tmp_path, fraction):
-    path = build(name).save_pretrained(tmp_path / "full.pt")
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * fraction)])
-    with pytest.raises(IGDError, match="truncated or not a checkpoint"):
-        registry()[name].from_pretrained(path)
-    with pytest.raises(IGDError):
-        load_planner(name, weights=path)
-
-
-def test_missing_checkpoint_raises(name, tmp_path):
-    with pytest.raises(IGDError, match="not found"):
-        load_planner(name, weights=tmp_path / "missing.pt")
 
 
 @pytest.mark.parametrize("grid", [np.zeros((40, 40, 39)), np.zeros((2, 40, 40, 40)), np.zeros((1, 20, 20, 20))])

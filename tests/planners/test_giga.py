@@ -1,6 +1,6 @@
 """GIGA: the network's shapes, the loss (units, both batch layouts, learning), inference and weights I/O.
 
-The contract suite (``test_contract.py``) also runs over ``giga`` (default config, random weights).
+The contract (:class:`TestGIGAContract`) runs on the tiny configuration of ``tests/tiny_planners.py``.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from contract import PlannerContractTest
 
 from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
 from igd.data.datasets import flatten_grasps
@@ -45,6 +46,14 @@ def set_head(net: GIGANet, name: str, bias) -> None:
     with torch.no_grad():
         head.weight.zero_()
         head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+
+
+# --------------------------------------------------------------------------------------------------
+# the contract (tests/planners/contract.py), on the tiny configuration of tests/tiny_planners.py
+# --------------------------------------------------------------------------------------------------
+class TestGIGAContract(PlannerContractTest):
+    planner_name = "giga"
+    expected_capabilities = {"volumes", "query_points", "training_module"}
 
 
 # --------------------------------------------------------------------------------------------------

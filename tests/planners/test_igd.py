@@ -1,7 +1,7 @@
 """IGD: the network, the loss's parts (targets, re-noising, negatives, focal loss), both batch layouts,
 sampling, inference and weights I/O.
 
-The contract suite (``test_contract.py``) also runs over ``igd`` (default config, random weights).
+The contract (:class:`TestIGDContract`) runs on the tiny configuration of ``tests/tiny_planners.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from contract import PlannerContractTest
 from scipy.spatial.transform import Rotation
 
 from igd.constants import RESOLUTION, SIZE, VOXEL_SIZE
@@ -72,6 +73,14 @@ def set_head(net: IGDNet, name: str, bias: float) -> None:
 def relative_rotation(q0: torch.Tensor, q1: torch.Tensor) -> np.ndarray:
     """``R(q0)ᵀ R(q1)`` as numpy ``(…, 3, 3)``."""
     return (quat_to_matrix(q0).transpose(-1, -2) @ quat_to_matrix(q1)).numpy()
+
+
+# --------------------------------------------------------------------------------------------------
+# the contract (tests/planners/contract.py), on the tiny configuration of tests/tiny_planners.py
+# --------------------------------------------------------------------------------------------------
+class TestIGDContract(PlannerContractTest):
+    planner_name = "igd"
+    expected_capabilities = {"volumes", "query_points", "affordance", "sample_trajectories", "training_module"}
 
 
 # --------------------------------------------------------------------------------------------------

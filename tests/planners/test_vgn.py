@@ -1,4 +1,5 @@
-"""VGN: the released weights load, reproduce their outputs and give sensible grasps.
+"""VGN: the contract on a tiny network; the released weights load, reproduce their outputs and give
+sensible grasps.
 
 Golden values: ``tests/planners/data/vgn_golden.npz`` holds a synthetic grid (a box on the table,
 :func:`planner_scenes.make_box_grid` moved off-centre), a few voxel indices, and the outputs of the
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from contract import PlannerContractTest
 
 from igd.constants import VOXEL_SIZE
 from igd.errors import IGDError
@@ -65,6 +67,25 @@ def released() -> VGNPlanner:
 @pytest.fixture(scope="module")
 def golden():
     return dict(np.load(GOLDEN))
+
+
+# --------------------------------------------------------------------------------------------------
+# the contract (tests/planners/contract.py), on the tiny configuration of tests/tiny_planners.py
+# --------------------------------------------------------------------------------------------------
+class TestVGNContract(PlannerContractTest):
+    planner_name = "vgn"
+    expected_capabilities = {"volumes", "query_points", "training_module"}
+
+
+class TestVGNOwnProtocolContract(TestVGNContract):
+    """VGN's own protocol: one detection drawn at random (from the seed), threshold lowered to the tiny
+    network's quality."""
+
+    config_overrides = {"protocol": "vgn", "threshold": 0.5}
+    min_grasps = 1
+
+    def test_one_detection_drawn_from_several(self, grasps):
+        assert len(grasps) == 1 and grasps.info["order"] == "random" and grasps.info["candidates"] > 1
 
 
 # --------------------------------------------------------------------------------------------------

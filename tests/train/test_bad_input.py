@@ -6,9 +6,10 @@ loss or a silent wrong load.
 Cases covered elsewhere (not repeated here): ``--resume`` with another planner's ``last.ckpt``,
 a truncated ``last.ckpt`` for ``--resume``/``--init``, a GIGA run on a root without positives and a
 processed grid file of the wrong shape (``tests/train/test_cli_train.py``); ``from_pretrained`` /
-``load_planner`` with another planner's or a truncated checkpoint (``tests/planners/test_contract.py``);
-``Observation`` with a wrong-shaped or NaN grid (same file); IGD's loss on a batch without positives
-(``tests/planners/test_igd.py``).
+``load_planner`` with another planner's or a truncated checkpoint (every planner's contract suite,
+``tests/planners/contract.py``); ``Observation`` with a wrong-shaped or NaN grid
+(``tests/planners/test_contract.py``); IGD's loss on a batch without positives (``tests/planners/test_igd.py``).
+The learned planners come from the registry and their tiny networks from ``tests/tiny_planners.py``.
 """
 
 from __future__ import annotations
@@ -20,33 +21,17 @@ import math
 import numpy as np
 import pytest
 import torch
+from tiny_planners import learned_planners, tiny_fields, tiny_planner, tiny_set
 
 from igd.cli.main import main
 from igd.data.datasets import flatten_grasps
 from igd.errors import IGDError
-from igd.planners.base import Observation, build_config, registry
+from igd.planners.base import Observation, registry
 
-LEARNED = ("vgn", "giga", "igd")
-#: Tiny networks (config fields; VGN has no size fields).
-TINY = {
-    "vgn": {},
-    "giga": {"features": 4, "unet_filters": 4, "hidden": 8, "blocks": 1, "unet_depth": 2},
-    "igd": {"features": 4, "unet_filters": 4, "hidden": 8, "blocks": 1, "unet_depth": 2, "denoiser_hidden": 16,
-            "denoiser_blocks": 1, "neg_rounds": 2},
-}
-
+#: The planners with weights, from the registry; their tiny networks are tests/tiny_planners.py's.
+LEARNED = learned_planners()
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def tiny_planner(name: str, **extra):
-    torch.manual_seed(0)
-    cls = registry()[name]
-    return cls(build_config(cls.config_class, {}, {**TINY[name], **extra}))
-
-
-def tiny_set(name: str) -> list[str]:
-    return [a for k, v in TINY[name].items() for a in ("--set", f"{k}={v}")]
 
 
 def _error(capsys) -> str:
@@ -68,13 +53,16 @@ def _bench(planner, weights, out):
             "--seeds", "0", "--workers", "1", "--no-progress", "--out", str(out)]
 
 
-PAIRS = [("giga", "vgn"), ("vgn", "igd"), ("igd", "giga"), ("giga", "igd")]  # (checkpoint's type, asked for)
+#: (checkpoint's type, asked for): every ordered pair of learned planners.
+PAIRS = [(saved, wanted) for saved in LEARNED for wanted in LEARNED if saved != wanted]
+#: Those where ``--init`` is refused: not a transfer the asked-for planner declares (IGD from GIGA is one).
+FOREIGN_INITS = [(saved, wanted) for saved, wanted in PAIRS if saved not in registry()[wanted].transfer_renames]
 
 
 # --------------------------------------------------------------------------------------------------
 # a checkpoint of another planner type: the error names both types
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("saved, wanted", [pair for pair in PAIRS if pair != ("giga", "igd")])
+@pytest.mark.parametrize("saved, wanted", FOREIGN_INITS)
 def test_train_init_with_another_planners_checkpoint(saved, wanted, tiny_root, tmp_path, capsys):
     path = tiny_planner(saved).save_pretrained(tmp_path / f"{saved}.pt")
     run = tmp_path / "run"
@@ -110,7 +98,7 @@ def test_init_loads_the_weights_exactly(tiny_root, tmp_path):
     source = tiny_planner("giga")
     path = source.save_pretrained(tmp_path / "giga.pt")
     planner = build_planner(TrainConfig(planner="giga", data=[str(tiny_root.root)], out=str(tmp_path / "r"),
-                                        planner_config=dict(TINY["giga"])))
+                                        planner_config=tiny_fields("giga")))
     load_init(path, planner)
     for key, value in source.state_dict().items():
         assert torch.equal(value, planner.state_dict()[key]), key
@@ -125,7 +113,7 @@ def test_init_of_igd_from_giga_is_a_transfer_of_the_matching_tensors(tiny_root, 
 
     source = tiny_planner("giga", plane_mapping="reference")
     path = source.save_pretrained(tmp_path / "giga.pt")
-    cfg = dict(TINY["igd"], plane_mapping="ours")
+    cfg = dict(tiny_fields("igd"), plane_mapping="ours")
     planner = build_planner(TrainConfig(planner="igd", data=[str(tiny_root.root)], out=str(tmp_path / "r"),
                                         planner_config=cfg))
     with pytest.raises(IGDError, match="plane_mapping=reference"):

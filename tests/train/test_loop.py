@@ -8,6 +8,7 @@ import os
 import pytest
 import torch
 from igd_cli import kill_when
+from tiny_planners import tiny_set
 
 from igd.cli.main import main
 from igd.planners.base import load_planner
@@ -120,8 +121,8 @@ def test_killed_run_resumes(tiny_root, tmp_path, tiny_giga):
     assert steps == list(range(1, 2 * target + 1))
 
 
-def test_igd_run_is_deterministic(tiny_root, tmp_path, tiny_giga):
-    tiny = tiny_giga + ["--set", "denoiser_hidden=16", "--set", "denoiser_blocks=1", "--set", "neg_rounds=1"]
+def test_igd_run_is_deterministic(tiny_root, tmp_path):
+    tiny = tiny_set("igd")
     runs = [tmp_path / "a", tmp_path / "b"]
     for run in runs:
         args = _giga_args(tiny_root.root, run, tiny, "--epochs", "1", "--max-steps", "1")
