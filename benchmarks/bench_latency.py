@@ -48,7 +48,7 @@ def main(argv=None) -> int:
 
     from igd.bench.clutter_removal import seed_planner
     from igd.errors import IGDError
-    from igd.planners.base import load_planner, read_checkpoint
+    from igd.planners.base import get_planner_class, read_checkpoint
     from igd.viz.simulated import observe_scene
 
     torch.set_num_threads(args.threads)
@@ -56,8 +56,9 @@ def main(argv=None) -> int:
         planners = []
         for spec in args.planner:
             label, weights, overrides = parse_planner(spec)
-            kind = read_checkpoint(weights)["planner"]
-            planners.append((label, load_planner(kind, weights, **overrides)))
+            checkpoint = read_checkpoint(weights)  # read once: its type tag names the planner, its weights load
+            planners.append((label, get_planner_class(checkpoint["planner"]).from_checkpoint(checkpoint, weights,
+                                                                                               **overrides)))
         views = [observe_scene(args.scene, seed, 5, args.noise, args.objects) for seed in range(args.scenes)]
     except IGDError as e:
         print(f"bench_latency: {e}", file=sys.stderr)
