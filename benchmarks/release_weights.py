@@ -24,12 +24,13 @@ def main(argv=None) -> int:
 
     from igd.cli._common import parse_assignments
     from igd.errors import IGDError
-    from igd.planners.base import load_planner, read_checkpoint
+    from igd.planners.base import get_planner_class, read_checkpoint
 
     run = Path(args.run)
     try:
-        kind = read_checkpoint(run / "best.pt")["planner"]
-        planner = load_planner(kind, run / "best.pt", **parse_assignments(args.overrides))
+        checkpoint = read_checkpoint(run / "best.pt")  # read once: its type tag names the planner, its weights load
+        kind = checkpoint["planner"]
+        planner = get_planner_class(kind).from_checkpoint(checkpoint, run / "best.pt", **parse_assignments(args.overrides))
     except IGDError as e:
         print(f"release_weights: {e}", file=sys.stderr)
         return 2
