@@ -1,0 +1,74 @@
+"""Plot grasp success against the number of training scenes from benchmark run folders.
+
+    python benchmarks/plot_learning_curve.py 50=runs/results/packed/giga-curve-50 ... \
+        --reference runs/results/packed/giga-authors --reference runs/results/packed/topdown \
+        --out docs/img/learning-curve-giga-packed.png
+
+Each ``N=FOLDER`` is one size: its ``summary.json`` gives the GSR (mean over seeds) and its spread (the
+standard deviation over seeds, drawn as an error bar); ``--reference`` folders are drawn as horizontal
+bands (mean ± spread). Prints the table in Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def read(folder: str) -> dict:
+    path = Path(folder) / "summary.json"
+    if not path.is_file():
+        raise SystemExit(f"error: {path} not found: run the benchmark of that folder first")
+    return json.loads(path.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sizes", nargs="+", metavar="N=FOLDER")
+    ap.add_argument("--reference", action="append", default=[], metavar="FOLDER")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    points = []
+    for item in args.sizes:
+        n, _, folder = item.partition("=")
+        if not folder or not n.isdigit():
+            raise SystemExit(f"error: expected N=FOLDER, got {item!r}")
+        points.append((int(n), read(folder)))
+    points.sort(key=lambda p: p[0])
+    refs = [(Path(f).name, read(f)) for f in args.reference]
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [n for n, _ in points]
+    ax.errorbar(xs, [s["gsr"] for _, s in points], yerr=[s["gsr_std"] for _, s in points], marker="o",
+                capsize=3, label=f"{points[0][1]['planner']} from scratch (ours)")
+    for (name, s), colour in zip(refs, ("tab:green", "tab:gray", "tab:red", "tab:purple")):
+        ax.axhline(s["gsr"], color=colour, linestyle="--", label=f"{name} ({s['gsr']:.1f})")
+        ax.axhspan(s["gsr"] - s["gsr_std"], s["gsr"] + s["gsr_std"], color=colour, alpha=0.1)
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [str(x) for x in xs])
+    ax.set_xlabel("training scenes (120 labelled points each, before balancing)")
+    ax.set_ylabel("grasp success rate, % (mean over seeds ± sd)")
+    first = points[0][1]
+    ax.set_title(f"{first['scene']}, seeds {first['seeds'][0]}-{first['seeds'][-1]} x {first['rounds_per_seed']} rounds")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=120)
+    print("| training scenes | GSR % (± sd over seeds) | DR % | attempts |")
+    print("|---|---|---|---|")
+    for n, s in points:
+        print(f"| {n} | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} |")
+    for name, s in refs:
+        print(f"| {name} | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} |")
+    print(f"plot: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
