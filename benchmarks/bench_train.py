@@ -53,11 +53,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from igd.planners.base import registry
+
 REFERENCE = {"planner": "igd", "mode": "item:32", "samples_per_s": 14.0,
              "what": "reference IGD implementation, batch 32, one grasp point per item, 96 negatives each"}
 DEFAULT_DATA = "data/processed/packed_train_100_dex"
 DEFAULT_MODES = ["item:32", "scene:1x32", "scene:4x8", "scene:4x32"]
-PLANNERS = ("vgn", "giga", "igd")
+PLANNERS = tuple(sorted(n for n, c in registry().items() if c.learned))
 CHECK_RTOL, CHECK_ATOL = 1e-4, 1e-6
 
 

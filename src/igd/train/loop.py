@@ -29,7 +29,7 @@ from igd.data.datasets import (
     flatten_grasps,
 )
 from igd.errors import IGDError
-from igd.planners.base import Planner, build_config, get_planner_class
+from igd.planners.base import Planner, build_config, get_planner_class, registry
 from igd.train import checkpoints as ckpt
 from igd.train.config import TrainConfig, config_differences, milestones
 from igd.train.logging import MetricsLog, RunningMean, open_tensorboard
@@ -44,8 +44,8 @@ def build_planner(config: TrainConfig) -> Planner:
     """The planner to train, built from its config class with ``config.planner_config`` overrides."""
     cls = get_planner_class(config.planner)
     if not cls.learned:
-        raise IGDError(f"planner '{config.planner}' has no weights to train; learned planners: "
-                       "vgn, giga, igd")
+        learned = ", ".join(sorted(n for n, c in registry().items() if c.learned))
+        raise IGDError(f"planner '{config.planner}' has no weights to train; learned planners: {learned}")
     planner = cls(build_config(cls.config_class, {}, config.planner_config))
     planner.training_module()  # fails early, with the planner's name, if it cannot be trained
     return planner
