@@ -154,12 +154,18 @@ class Detections:
 class GraspDetector:
     """A planner with the perception in front of it: depth image in, world-frame grasps out.
 
-    planner: any :class:`~igd.planners.base.Planner`; name: what to call it in outputs.
+    planner: any :class:`~igd.planners.base.Planner`; name: what to call it in outputs; threads: this
+    process's planning threads (:func:`igd.threads.configure_threads`: default ``IGD_THREADS``, else
+    ``OMP_NUM_THREADS``, else one per core waiting passively, or one if torch was loaded first with
+    OpenMP's spinning; 0 leaves torch's settings alone).
     """
 
-    def __init__(self, planner: Planner, name: str | None = None):
+    def __init__(self, planner: Planner, name: str | None = None, threads: int | None = None):
         if not isinstance(planner, Planner):
             raise IGDError(f"GraspDetector needs an igd Planner, got {type(planner).__name__}")
+        from igd.threads import configure_threads
+
+        configure_threads(threads)
         self.planner = planner
         self.name = name or planner.name
 
@@ -211,7 +217,8 @@ class GraspDetector:
         return detections
 
 
-def load(name_or_path: str, planner: str | None = None, weights: str | None = None, **overrides) -> GraspDetector:
+def load(name_or_path: str, planner: str | None = None, weights: str | None = None, threads: int | None = None,
+         **overrides) -> GraspDetector:
     """A :class:`GraspDetector` for a released name (:data:`igd.released.RELEASED`) or a checkpoint path.
 
     Args:
@@ -222,6 +229,9 @@ def load(name_or_path: str, planner: str | None = None, weights: str | None = No
             default: the released table, the checkpoint's type tag, or the raw state dict's keys (the
             authors' GIGA and VGN files are recognised).
         weights: a released name or checkpoint path for the planner type ``name_or_path``.
+        threads: planning threads of this process (:func:`igd.threads.configure_threads`; default:
+            ``IGD_THREADS``, else ``OMP_NUM_THREADS``, else one per core waiting passively, or one
+            thread if torch was loaded before ``load``).
         overrides: planner config fields, e.g. ``threshold=0.8``, ``device="cuda"``.
 
     Raises:
@@ -229,17 +239,20 @@ def load(name_or_path: str, planner: str | None = None, weights: str | None = No
     """
     from igd.planners.base import get_planner_class, load_planner, load_torch_file
     from igd.released import resolve_planner
+    from igd.threads import configure_threads
 
+    configure_threads(threads)  # before torch loads, while OpenMP's waiting can still be chosen
     choice = resolve_planner(name_or_path, weights)
     kind = planner or choice.planner
     if choice.weights is None:
         if get_planner_class(kind).learned:
             raise IGDError(f"planner '{kind}' needs weights: pass a released name or a checkpoint path")
-        return GraspDetector(load_planner(kind, **overrides), name=choice.label)
+        return GraspDetector(load_planner(kind, **overrides), name=choice.label, threads=threads)
     payload = load_torch_file(choice.weights)  # read once: it says its planner type and holds the weights
     if kind is None:
         kind = _weights_planner(payload, choice.weights)
-    return GraspDetector(get_planner_class(kind).from_payload(payload, choice.weights, **overrides), name=choice.label)
+    return GraspDetector(get_planner_class(kind).from_payload(payload, choice.weights, **overrides), name=choice.label,
+                         threads=threads)
 
 
 def checkpoint_planner(path) -> str:

@@ -1,12 +1,16 @@
 """``igd demo``: benchmark runs, viewer pages and a report folder, through the real command."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from igd.cli.demo import choose_planners
 from igd.cli.main import main
 from igd.errors import IGDError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -40,6 +44,12 @@ def test_demo_writes_runs_views_and_a_report(tiny_igd, tmp_path, capsys):
     assert "tiny-igd.png" in text and "tiny-igd.html" in text  # snapshots shown, viewers linked
     report = json.loads((out / "report" / "report.json").read_text())
     assert {e["label"] for e in report["entries"]} == {"tiny-igd", "topdown"}
+    # a smoke run says so, in the output and above the report's table, and links the joint results
+    assert printed.count("note: a smoke run: 1 round(s) of seed 0 per planner") == 2
+    head = text.split("| planner")[0]
+    assert "**A smoke run**: 1 round(s) of seed 0 per planner" in head and "(1 seed)" in text
+    [link] = re.findall(r"\[docs/results.md\]\(([^)]+)\)", head)
+    assert (readme.parent / link).resolve() == ROOT / "docs" / "results.md"
     # a second call resumes: the finished rounds are reused, not played again
     before = (out / "bench" / "topdown" / "rounds.csv").read_text()
     assert main(args) == 0

@@ -4,6 +4,7 @@ The example scene is a packed scene of the cheap ``blocks`` set (seed 0) from th
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +63,17 @@ def test_png_end_to_end_writes_world_grasps(example, tmp_path):
     assert 0 < len(grasps) <= 3
     assert [g["score"] for g in grasps] == sorted((g["score"] for g in grasps), reverse=True)
     assert Workspace().contains(np.array([g["position"] for g in grasps])).all()
-    # the same as the Python API on the same image
-    expected = igd.load("vgn").detect(read_depth(example["depth_png"]), json.loads(example["intrinsics"].read_text()),
-                                      json.loads(example["extrinsic"].read_text()), Workspace(), top=3)
+    # the same as the Python API on the same image, at the same thread count (float sums depend on it)
+    threads = int(re.search(r"ms on (\d+) threads?\)", result.stdout).group(1))
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        detector = igd.load("vgn", threads=threads)
+        expected = detector.detect(read_depth(example["depth_png"]), json.loads(example["intrinsics"].read_text()),
+                                   json.loads(example["extrinsic"].read_text()), Workspace(), top=3)
+    finally:
+        torch.set_num_threads(before)
     np.testing.assert_allclose([g["pose"] for g in grasps], expected.poses, atol=1e-9)
 
 
@@ -139,6 +148,8 @@ def _write_bad_files(example, d: Path) -> dict:
                                                                       "quaternion": [0, 0, 0, 1]})},
                                     "no depth reading falls inside the workspace"),
         "missing file": ({"intrinsics": d / "nope.json"}, "nope.json: intrinsics file not found"),
+        "depth is a directory": ({"depth": d}, f"{d} is a directory; expected the depth image file"),
+        "intrinsics is a directory": ({"intrinsics": d}, f"{d} is a directory; expected the intrinsics file"),
         "corrupt json": ({"extrinsic": js("T_corrupt.json", '{"matrix": [[1, 0')},
                          "T_corrupt.json: the extrinsic file is not valid JSON"),
         "missing keys": ({"intrinsics": js("K_keys.json", {"width": 640, "height": 480, "fx": 540})},
@@ -151,7 +162,8 @@ def _write_bad_files(example, d: Path) -> dict:
 BAD_CASES = ("size mismatch", "scaled extrinsic", "mirrored extrinsic", "bad last row", "all-zero depth", "nan depth",
              "inf depth", "negative depth", "millimetre npy", "integer npy", "3-D npy", "8-bit png", "text as png",
              "jpg", "camera pose as extrinsic", "workspace behind", "workspace far away", "workspace in free space",
-             "missing file", "corrupt json", "missing keys", "no pose keys", "list not object")
+             "missing file", "depth is a directory", "intrinsics is a directory", "corrupt json", "missing keys",
+             "no pose keys", "list not object")
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +172,10 @@ def bad_files(example, tmp_path_factory):
 
 
 def _assert_one_line_error(code, capsys, expected):
-    err = capsys.readouterr().err
+    _assert_one_line_error_text(code, capsys.readouterr().err, expected)
+
+
+def _assert_one_line_error_text(code, err, expected):
     lines = err.strip().splitlines()
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("igd: error:"), err
@@ -172,6 +187,48 @@ def test_bad_input_exits_2_with_one_line(case, example, bad_files, capsys):
     replace, expected = bad_files[case]
     code = main(detect_args(example, **replace) + ["--planner", "topdown"])
     _assert_one_line_error(code, capsys, expected)
+
+
+@pytest.mark.skipif(not VGN_WEIGHTS.exists(), reason="weights/vgn_conv.pth is missing")
+@pytest.mark.parametrize("kind", ["truncated", "empty", "directory"])
+def test_unreadable_weights_are_one_short_line(kind, example, tmp_path, capsys):
+    path = tmp_path / f"{kind}.pth"
+    if kind == "directory":
+        path.mkdir()
+        expected = f"{path} is a directory; expected a weights file"
+    else:
+        path.write_bytes(VGN_WEIGHTS.read_bytes()[:4000] if kind == "truncated" else b"")
+        expected = f"{path}: truncated or not a checkpoint ({'empty, 0 bytes' if kind == 'empty' else '4,000 bytes'}"
+    code = main(detect_args(example) + ["--planner", "vgn", "--weights", str(path)])
+    err = capsys.readouterr().err
+    _assert_one_line_error_text(code, err, expected)
+    if kind != "directory":
+        assert "copy or download it again" in err  # what to do
+        assert len(err.strip()) < len(str(path)) + 200 and "PytorchStreamReader" not in err  # no torch boilerplate
+
+
+def test_out_is_a_directory(example, tmp_path, capsys):
+    code = main(detect_args(example) + ["--planner", "topdown", "--out", str(tmp_path)])
+    _assert_one_line_error(code, capsys, f"{tmp_path} is a directory; expected the grasps file")
+
+
+def test_threads_override(example, capsys, monkeypatch):
+    """--threads and IGD_THREADS (the default, in a fresh process: tests/test_threads.py)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(detect_args(example) + ["--planner", "topdown", "--threads", "1"]) == 0
+        assert "ms on 1 thread)" in capsys.readouterr().out
+        assert main(detect_args(example) + ["--planner", "topdown", "--threads", "2"]) == 0
+        assert "ms on 2 threads)" in capsys.readouterr().out
+        monkeypatch.setenv("IGD_THREADS", "1")
+        assert main(detect_args(example) + ["--planner", "topdown"]) == 0
+        assert "ms on 1 thread)" in capsys.readouterr().out
+        _assert_one_line_error(main(detect_args(example) + ["--planner", "topdown", "--threads", "-1"]), capsys,
+                               "threads: expected a whole number of threads >= 0")
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bad_planner_names(example, capsys, monkeypatch, tmp_path):

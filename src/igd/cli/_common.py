@@ -76,6 +76,13 @@ PLANNER_HELP = ("a released name, which brings its weights (igd-packed, giga-pil
 WEIGHTS_HELP = "weights for the planner type given as --planner: a checkpoint path or a released name"
 
 
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: the planning threads (:func:`igd.threads.configure_threads`), the same in every command."""
+    from igd.threads import THREADS_HELP
+
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
+
+
 def planner_choice(planner: str, weights: str | None) -> tuple[str, str | None]:
     """``(planner type, weights path or None)`` of ``--planner`` / ``--weights`` (one meaning everywhere)."""
     from igd.released import resolve_planner

@@ -4,6 +4,10 @@ Runs a few benchmark rounds on packed scenes (side view, dex noise) for each pla
 page and a PNG of every planner's grasps on one scene, then a report folder (summary table, plots,
 snapshots, viewers) whose path it prints. Resumable: a second call reuses the finished rounds.
 
+A smoke run: with fewer than 100 rounds (the default plays 3 rounds of one seed) it shows that
+everything runs, not how the planners rank; it says so in its output and report. How they rank is in
+the joint run of docs/results.md (5 seeds x 20 rounds per cell).
+
 examples:
   # the default: our IGD weights beside our GIGA weights, 3 rounds of seed 0 each
   igd demo --out runs/demo
@@ -26,9 +30,13 @@ from igd.errors import IGDError
 #: The planners the demo shows by default, and the one it falls back on while they are not released.
 DEFAULT_PLANNERS = ("igd-packed", "giga-packed")
 FALLBACK = "vgn"
+#: Rounds per planner of the joint run (docs/results.md, 5 seeds x 20); fewer make a smoke run.
+JOINT_ROUNDS = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from igd.cli._common import add_threads_option
+
     p = parser.add_argument
     p("--planners", nargs="+", default=list(DEFAULT_PLANNERS),
       help=f"released names or checkpoint paths (default: {' '.join(DEFAULT_PLANNERS)}; a released name whose "
@@ -41,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--workers", type=int, default=os.cpu_count() or 1, help="simulation workers (default: number of CPUs)")
     p("--out", default="runs/demo", help="output folder (default: runs/demo)")
     p("--no-progress", action="store_true", help="no progress bars")
+    add_threads_option(parser)
 
 
 def choose_planners(names) -> list[tuple[str, str, str | None]]:
@@ -73,13 +82,19 @@ def choose_planners(names) -> list[tuple[str, str, str | None]]:
 def run(args: argparse.Namespace) -> int:
     if args.rounds < 1:
         raise IGDError(f"--rounds must be >= 1, got {args.rounds}")
+    from igd.threads import configure_threads
+
+    configure_threads(args.threads)
     from igd.bench.config import BenchConfig
     from igd.bench.runner import run_benchmark
     from igd.report import write_report
 
     out = Path(args.out)
     planners = choose_planners(args.planners)
-    run_dirs, labels = [], {}
+    smoke = args.rounds < JOINT_ROUNDS
+    if smoke:
+        print(f"note: {smoke_line(args.rounds, args.seed)}")
+    run_dirs, labels, attempts = [], {}, {}
     for label, kind, weights in planners:
         run_dir = out / "bench" / label
         cfg = BenchConfig(planner=kind, weights=weights, scene=args.scene, objects=args.objects,
@@ -87,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
                           noise=args.noise, views="side", workers=args.workers, out=str(run_dir))
         print(f"== {label}: {args.rounds} round(s) on {args.scene} scenes, seed {args.seed}")
         summary = run_benchmark(cfg, progress=not args.no_progress, resume=True)
-        print(f"   GSR {_pct(summary['gsr'])}, DR {_pct(summary['dr'])}")
+        print(f"   GSR {_pct(summary['gsr'])}, DR {_pct(summary['dr'])} "
+              f"({args.rounds} round(s) of seed {args.seed}, {summary['attempts']} grasp(s))")
+        attempts[label] = summary["attempts"]
         run_dirs.append(run_dir)
         labels[str(run_dir)] = label
 
@@ -97,14 +114,42 @@ def run(args: argparse.Namespace) -> int:
                                      out / "views")
         pages.append(html)
         snapshots.append(png)
-    readme = write_report(run_dirs, out / "report", labels=labels,
+    notes = [smoke_note(args.rounds, args.seed, attempts, out / "report")] if smoke else []
+    readme = write_report(run_dirs, out / "report", labels=labels, notes=notes,
                           extras=[("Scene snapshots: the chosen grasps on round 0", snapshots),
                                   ("Interactive viewers (open in a browser, offline)", pages)])
     from igd.cli.report import summary_table
 
     print(summary_table(readme))
+    if smoke:
+        print(f"note: {smoke_line(args.rounds, args.seed)}")
     print(f"report: {readme}")
     return 0
+
+
+def smoke_line(rounds: int, seed: int) -> str:
+    """The console's word that this is a smoke run, and where the rankings are."""
+    return (f"a smoke run: {rounds} round(s) of seed {seed} per planner show that everything runs, not how the "
+            f"planners rank (that needs many more rounds: the joint run of docs/results.md plays 5 seeds x 20)")
+
+
+def results_link(report_dir: Path) -> str:
+    """docs/results.md, linked relative to ``report_dir`` when this is a source checkout."""
+    import igd
+
+    page = Path(igd.__file__).resolve().parents[2] / "docs" / "results.md"
+    if not page.is_file():
+        return "docs/results.md of the igd repository"
+    return f"[docs/results.md]({Path(os.path.relpath(page, Path(report_dir).resolve())).as_posix()})"
+
+
+def smoke_note(rounds: int, seed: int, attempts: dict, report_dir: Path) -> str:
+    """The report's note on a smoke run: its sample size, and where the rankings are."""
+    grasps = ", ".join(f"{label} {n}" for label, n in attempts.items())
+    return (f"**A smoke run**: {rounds} round(s) of seed {seed} per planner (grasps: {grasps}). It shows that "
+            "the pipeline runs end to end, not how the planners rank: one seed has no spread to show, and so "
+            "few grasps leave each GSR uncertain by many points. For the ranking see the joint run, 5 seeds × "
+            f"20 rounds per cell, in {results_link(report_dir)}.")
 
 
 def _pct(value) -> str:

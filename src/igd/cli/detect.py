@@ -24,6 +24,10 @@ inputs:
   WS.json  the workspace: pose T_world_ws of the corner of the 0.3 m cube [0, 0.3]^3 (z up from the
            table), same keys as T.json, and "size": 0.3 (optional; the planners know only 0.3)
 
+threads: one per core, waiting passively (OMP_WAIT_POLICY=PASSIVE), unless --threads N, IGD_THREADS or
+  OMP_NUM_THREADS says otherwise; torch's own spinning threads were many times slower when other jobs
+  share the cores (docs/results.md, "Planning latency and threads").
+
 output (--out): {"planner", "frame": "world", "units", "workspace", "grasps": [{"pose": 4x4 T_world_grasp,
   "position": [x, y, z], "quaternion": [x, y, z, w], "width", "score"}, ...]}, best first; metres.
 """
@@ -34,7 +38,7 @@ import argparse
 import os
 from pathlib import Path
 
-from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, add_threads_option, parse_assignments
 from igd.errors import IGDError
 
 _INPUTS = ("depth", "intrinsics", "extrinsic", "workspace")
@@ -62,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="object set of the example scene; objects are processed on first use, 'blocks' is quick "
            "(default: packed/test)")
     p("--example-seed", type=int, default=0, help="seed of the example scene (default: 0)")
+    add_threads_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
                        "(or --example DIR to write some)")
     if args.top < 1:
         raise IGDError(f"--top must be a positive integer, got {args.top}")
+    from igd.threads import configure_threads
+
+    threads = configure_threads(args.threads)  # before numpy and torch load: their pools start at this size
     from igd import inputs
     from igd.api import load
 
@@ -84,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if depth.shape != (intrinsic.height, intrinsic.width):
         raise IGDError(f"{args.depth} is {depth.shape[1]}x{depth.shape[0]} (W x H) but {args.intrinsics} says "
                        f"{intrinsic.width}x{intrinsic.height}: the depth image and the intrinsics must match")
-    detector = load(args.planner, weights=args.weights, **parse_assignments(args.planner_set))
+    detector = load(args.planner, weights=args.weights, threads=args.threads,
+                    **parse_assignments(args.planner_set))
     detections = detector.detect(depth, intrinsic, T_cam_world, workspace, top=args.top)
-    print(format_detections(detections, args.depth))
+    print(format_detections(detections, args.depth, threads=threads))
     if args.out:
         out = inputs.write_grasps(args.out, detections, workspace,
                                   {"inputs": {name: str(getattr(args, name)) for name in _INPUTS}})
@@ -94,12 +103,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_detections(detections, source: str, rows: int = 5) -> str:
-    """A short summary: how many grasps, the timings, and the best ``rows`` of them."""
+def format_detections(detections, source: str, rows: int = 5, threads: int | None = None) -> str:
+    """A short summary: how many grasps, the timings (and the planning ``threads``), the best ``rows`` grasps."""
     info = detections.info
+    on = "" if threads is None else f" on {threads} thread{'s' * (threads != 1)}"
     head = (f"{detections.planner}: {len(detections)} grasp(s) in the world frame from {source} "
             f"(fusion {1e3 * info.get('integration_time', 0.0):.0f} ms, "
-            f"planning {1e3 * info.get('planning_time', 0.0):.0f} ms)")
+            f"planning {1e3 * info.get('planning_time', 0.0):.0f} ms{on})")
     if len(detections) == 0:
         return head + "\nno grasp passed the planner's threshold (try --set force=true or a lower threshold)"
     lines = [head, "  rank  score  width(m)  position x, y, z (m)      quaternion x, y, z, w"]

@@ -22,7 +22,7 @@ import argparse
 import os
 from pathlib import Path
 
-from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, add_threads_option, parse_assignments
 from igd.errors import IGDError
 
 
@@ -48,13 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="heat voxels (affordance or quality) at or below this are not drawn (default: 0.5)")
     p("--set", dest="planner_set", action="append", metavar="KEY=VALUE",
       help="a planner config field, e.g. --set threshold=0.8 or --set force=true (repeatable)")
+    add_threads_option(parser)
 
 
-def load_view_planner(name: str, weights: str | None, overrides: dict):
+def load_view_planner(name: str, weights: str | None, overrides: dict, threads: int | None = None):
     """``(planner, label)`` of ``--planner`` / ``--weights`` (:func:`igd.released.resolve_planner`)."""
     from igd.api import load
 
-    detector = load(name, weights=weights, **overrides)
+    detector = load(name, weights=weights, threads=threads, **overrides)
     return detector.planner, detector.name
 
 
@@ -62,11 +63,14 @@ def run(args: argparse.Namespace) -> int:
     """Simulate the scene, plan, write the page (and the PNG)."""
     if args.top < 0 or args.samples < 1:
         raise IGDError(f"--top must be >= 0 and --samples >= 1, got {args.top} and {args.samples}")
+    from igd.threads import configure_threads
+
+    configure_threads(args.threads)
     from igd.bench.clutter_removal import seed_planner
     from igd.viz import write_view
     from igd.viz.simulated import observe_scene
 
-    planner, label = load_view_planner(args.planner, args.weights, parse_assignments(args.planner_set))
+    planner, label = load_view_planner(args.planner, args.weights, parse_assignments(args.planner_set), args.threads)
     view = observe_scene(args.scene, args.seed, args.object_count, args.noise, args.objects)
     seed_planner(planner, view.planner_seed)
     grasps = planner.timed_plan(view.observation)
