@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 
-from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, parse_assignments
+from igd.cli._common import PLANNER_HELP, WEIGHTS_HELP, add_threads_option, parse_assignments
 from igd.errors import IGDError, require
 
 
@@ -41,11 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--port", type=int, default=8000, help="TCP port (default: 8000; 0: a free port, printed)")
     p("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
       help="uvicorn's log level; 'info' logs every request (default: info)")
+    add_threads_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the planner, bind the port, print where it listens, serve until Ctrl-C."""
     from igd.serve import EXTRA
+    from igd.threads import configure_threads
+
+    configure_threads(args.threads)  # before torch loads: its thread pool starts at this size
 
     for module in ("fastapi", "uvicorn"):
         require(module, EXTRA)
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from igd.serve.app import ENDPOINTS, GraspService, bind, create_app, run_server
 
     weights = resolve_planner(args.planner, args.weights).weights
-    detector = load(args.planner, weights=args.weights, **parse_assignments(args.planner_set))
+    detector = load(args.planner, weights=args.weights, threads=args.threads, **parse_assignments(args.planner_set))
     service = GraspService(detector, weights=weights, seed=args.seed)
     sock = bind(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
