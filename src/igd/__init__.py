@@ -1,5 +1,9 @@
 """igd: 6-DoF grasp detection in clutter from a single depth image.
 
+The API: :func:`load` gives a detector whose ``detect`` returns world-frame grasps; :mod:`igd.inputs`
+reads (and writes) the files of ``igd detect``: ``read_depth``, ``read_intrinsics``, ``read_extrinsic``,
+``read_workspace``, ``write_example``, ``write_grasps`` (README, docs/frames.md).
+
 Importing ``igd`` is cheap: it does not import pybullet, ray or torch. Sub-packages pull in what they need.
 """
 

@@ -1,7 +1,12 @@
 """The files of ``igd detect`` (docs/frames.md): depth images, K.json, T.json, WS.json, grasps.json,
 and :func:`write_example`, which writes all the inputs for a simulated scene.
 
-Every reader raises :class:`~igd.errors.IGDError` with one line that names the file.
+The public API (``__all__``, documented in the README and docs/frames.md, "Worked example"):
+:func:`read_depth` -> ``(H, W)`` float32 metres, :func:`read_intrinsics` -> ``CameraIntrinsic``,
+:func:`read_extrinsic` -> ``Transform`` ``T_cam_world``, :func:`read_workspace` -> ``Workspace``,
+:func:`write_example`, :func:`write_grasps`. Their results go straight into
+``igd.load(...).detect(depth, K, T_cam_world, workspace)``. Every reader raises
+:class:`~igd.errors.IGDError` with one line that names the file.
 
 =============  ===================================================================================
 file           content

@@ -131,7 +131,7 @@ def _write_example(args: argparse.Namespace) -> int:
         print(f"wrote {_shown(path)}")
     d = {role: _shown(path) for role, path in paths.items()}
     print(f"next: igd detect --depth {d['depth_png']} --intrinsics {d['intrinsics']} --extrinsic {d['extrinsic']} "
-          f"--workspace {d['workspace']} --planner vgn --top 10 --out grasps.json")
+          f"--workspace {d['workspace']} --planner vgn --top 10 --out {_shown(Path(args.example) / 'grasps.json')}")
     return 0
 
 
