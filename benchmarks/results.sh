@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
-# comparators nobody here trained), VGN's original release, our VGN, GIGA and IGD (DDIM 10 steps, N = 1)
+# comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1) and
+# IGD (DDIM 10 steps, N = 1)
 # and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
 # objects). Resumable: rerun the same command to continue a killed run.
@@ -17,6 +18,7 @@ WORKERS=${WORKERS:-2}
 ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
 giga|giga-SCENE||
+giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE||--sampler ddim --steps 10 --rounds-n 1
 vgn-released|vgn||
 vgn|vgn-SCENE||

@@ -58,6 +58,12 @@ def _own(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            f"{label} trained here on our {scene} scenes")
 
 
+def _first(planner: str, scene: str, label: str) -> ReleasedPlanner:
+    name = f"{planner}-{scene}-v1"
+    return ReleasedPlanner(name, planner, f"{name}.pt",
+                           f"{label} trained here on 100 {scene} scenes, the first release (kept loadable by name)")
+
+
 def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
     name = f"{planner}-{scene}-authors"
     return ReleasedPlanner(name, planner, f"{name}.pt", f"{label}, released for {scene} scenes; not trained here")
@@ -71,6 +77,8 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _own("vgn", "packed", "VGN"),
     _own("giga", "pile", "GIGA"),
     _own("giga", "packed", "GIGA"),
+    _first("giga", "pile", "GIGA"),
+    _first("giga", "packed", "GIGA"),
     _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _own("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _authors("giga", "packed", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
