@@ -42,6 +42,7 @@ def main() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = [n for n, _ in points]
@@ -52,6 +53,7 @@ def main() -> None:
         ax.axhspan(s["gsr"] - s["gsr_std"], s["gsr"] + s["gsr_std"], color=colour, alpha=0.1)
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(x) for x in xs])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("training scenes (120 labelled points each, before balancing)")
     ax.set_ylabel("grasp success rate, % (mean over seeds ± sd)")
     first = points[0][1]
