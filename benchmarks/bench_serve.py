@@ -38,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--url", help="an igd serve already running (default: start one here)")
     p.add_argument("--example", help="a folder of igd detect --example (default: write one to a temporary folder)")
     p.add_argument("--json", help="write the numbers here")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="the server's planning threads, as igd serve --threads (default: igd's choice)")
     args = p.parse_args(argv)
     if args.clients < 1 or args.requests < 1 or args.bad_every < 0:
         p.error("--clients and --requests must be >= 1, --bad-every >= 0")
@@ -133,7 +135,8 @@ def main(argv=None) -> int:
         from igd.released import resolve_planner
         from igd.serve.app import GraspService, ServerThread, create_app
 
-        detector = load(args.planner, weights=args.weights, **parse_assignments(args.planner_set))
+        detector = load(args.planner, weights=args.weights, threads=args.threads,
+                        **parse_assignments(args.planner_set))
         service = GraspService(detector, weights=resolve_planner(args.planner, args.weights).weights)
         with ServerThread(create_app(service)) as server:
             code = report(server.url, x, args, detector.name)
