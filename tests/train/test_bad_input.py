@@ -99,7 +99,13 @@ def test_init_loads_the_weights_exactly(tiny_root, tmp_path):
     path = source.save_pretrained(tmp_path / "giga.pt")
     planner = build_planner(TrainConfig(planner="giga", data=[str(tiny_root.root)], out=str(tmp_path / "r"),
                                         planner_config=tiny_fields("giga")))
-    load_init(path, planner)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        load_init(path, planner)
+        assert torch.get_num_threads() == 2  # reading the weights does not reset the run's threads
+    finally:
+        torch.set_num_threads(threads)
     for key, value in source.state_dict().items():
         assert torch.equal(value, planner.state_dict()[key]), key
 

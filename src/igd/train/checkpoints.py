@@ -87,7 +87,7 @@ def load_init(path: str | Path, planner: Planner) -> None:
     from igd.api import load
 
     path = Path(path)
-    source = load(str(path)).planner
+    source = load(str(path), threads=0).planner  # 0: reading weights leaves the run's torch threads alone
     if source.name == planner.name:
         _load_weights(path, {"state_dict": source.state_dict()}, planner)
         return
