@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from igd.constants import FINGER_DEPTH, MAX_OPENING, VALID_LOWER, VALID_UPPER
+from igd.constants import FINGER_DEPTH, MAX_OPENING, SOLVER_ITERATIONS, VALID_LOWER, VALID_UPPER
 from igd.errors import IGDError
 from igd.geometry import Rotation, Transform, rot_z
 from igd.sim.probe import CLOSING_BOX_CENTRE, probe_world
@@ -266,8 +266,6 @@ class FastOptions:
     lift_increments: int = 20
 
     def __post_init__(self):
-        from igd.constants import SOLVER_ITERATIONS
-
         if not (isinstance(self.solver_iterations, int) and 1 <= self.solver_iterations <= SOLVER_ITERATIONS):
             raise IGDError(f"FastOptions.solver_iterations must be an int in [1, {SOLVER_ITERATIONS}], "
                            f"got {self.solver_iterations!r}")
@@ -297,8 +295,6 @@ class FastLabeller(Labeller):
         sim.world.p.setPhysicsEngineParameter(numSolverIterations=self.options.solver_iterations)
 
     def end(self) -> None:
-        from igd.constants import SOLVER_ITERATIONS
-
         if self.sim is not None:
             self.sim.world.p.setPhysicsEngineParameter(numSolverIterations=SOLVER_ITERATIONS)
         super().end()
