@@ -243,6 +243,12 @@ class Planner(abc.ABC):
         paths). Capability ``sample_trajectories``."""
         raise self._unsupported("sample_trajectories")
 
+    def pose_trajectories(self, grid: np.ndarray, n: int = 8, seed: int = 0) -> np.ndarray:
+        """The paths of ``n`` whole-pose samples of a pose-space planner (SE(3)-DiF's Langevin chains,
+        dGrasp's gradient ascent), every step kept: ``(steps + 1, n, 4, 4)`` TCP poses in the workspace
+        frame (metres), noise from ``seed`` (the viewer's pose paths). Capability ``pose_trajectories``."""
+        raise self._unsupported("pose_trajectories")
+
     def training_module(self) -> Any:
         """The ``nn.Module`` that ``igd train`` optimises; it has ``loss(batch) -> (loss, metrics)``.
         Capability ``training_module``."""
