@@ -308,6 +308,14 @@ class PlannerContractTest:
         assert unit_quaternions(paths)
         np.testing.assert_array_equal(paths, planner.sample_trajectories(box_grid, point, n=3, seed=1))
 
+    def test_pose_trajectories(self, planner, box_grid):
+        if not planner.supports("pose_trajectories"):
+            return
+        paths = planner.pose_trajectories(box_grid, n=3, seed=1)
+        assert paths.ndim == 4 and paths.shape[0] >= 2 and paths.shape[1:] == (3, 4, 4)
+        assert np.all(np.isfinite(paths)) and all(is_rigid(p) for p in paths.reshape(-1, 4, 4))
+        np.testing.assert_array_equal(paths, planner.pose_trajectories(box_grid, n=3, seed=1))
+
     # ---- training ----
     def test_one_training_step(self, request, tmp_path):
         """One step on a tiny batch of the processed tiny root, built by the training loop's dataset code:
@@ -359,4 +367,5 @@ def _capability_calls(planner: Planner, grid: np.ndarray) -> dict:
             "query_points": lambda: planner.query_points(grid, np.full((2, 3), 0.15)),
             "affordance": lambda: planner.affordance(grid),
             "sample_trajectories": lambda: planner.sample_trajectories(grid, point, n=2),
+            "pose_trajectories": lambda: planner.pose_trajectories(grid, n=2),
             "training_module": planner.training_module}

@@ -125,6 +125,7 @@ CAPABILITIES: Dict[str, str] = {
     "query_points": "point queries",
     "affordance": "affordance volume",
     "sample_trajectories": "diffusion sampler",
+    "pose_trajectories": "pose-space sampler",
     "training_module": "trainable network",
 }
 
