@@ -12,6 +12,7 @@ defined, an :class:`Observation` refuses a bad grid.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def contract_suites() -> dict:
-    """``{planner name: [its PlannerContractTest subclasses]}`` of the test modules in this folder (imported
-    here too, so that running this file alone sees them)."""
-    for path in sorted(HERE.glob("test_*.py")):
+    """``{planner name: [its PlannerContractTest subclasses]}`` of the test modules in this folder and its
+    sub-folders (``tests/planners/<name>/``; imported here too, so that running this file alone sees them)."""
+    for path in sorted(HERE.glob("test_*.py")) + sorted(HERE.glob("*/test_*.py")):
+        if str(path.parent) not in sys.path:  # where pytest's default import mode puts a sub-folder's tests
+            sys.path.insert(0, str(path.parent))
         importlib.import_module(path.stem)
     suites, todo = {}, list(PlannerContractTest.__subclasses__())
     while todo:
