@@ -28,6 +28,9 @@ TINY: Dict[str, dict] = {
     "giga": {"features": 4, "unet_filters": 4, "hidden": 8, "blocks": 1, "unet_depth": 2},
     "igd": {"features": 4, "unet_filters": 4, "hidden": 8, "blocks": 1, "unet_depth": 2, "denoiser_hidden": 16,
             "denoiser_blocks": 1, "neg_rounds": 2},
+    "se3dif": {"features": 4, "unet_filters": 4, "unet_depth": 2, "points": 8, "point_hidden": 8, "point_features": 2,
+               "hidden": 8, "time_dim": 4, "occ_hidden": 8, "occ_blocks": 1, "qual_hidden": 8, "samples": 24,
+               "schedule": "fast", "noise_scale": 0.05},
 }
 
 
@@ -86,6 +89,8 @@ DETECTING: Dict[str, Callable[[object], None]] = {
                          _shift_bias(net.decoder_width.fc_out, (_WIDTH - 0.082) / SIZE)),
     "igd": lambda net: (_shift_bias(net.decoder_aff.fc_out, 3.0), _shift_bias(net.decoder_grasp.fc_out, 3.0),
                         _shift_bias(net.decoder_width.fc_out, (_WIDTH - 0.025) / SIZE)),
+    # SE(3)-DiF keeps every Langevin sample that ends in the workspace (threshold 0): random weights detect.
+    "se3dif": lambda net: None,
 }
 
 
