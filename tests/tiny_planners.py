@@ -31,6 +31,9 @@ TINY: Dict[str, dict] = {
     "se3dif": {"features": 4, "unet_filters": 4, "unet_depth": 2, "points": 8, "point_hidden": 8, "point_features": 2,
                "hidden": 8, "time_dim": 4, "occ_hidden": 8, "occ_blocks": 1, "qual_hidden": 8, "samples": 24,
                "schedule": "fast", "noise_scale": 0.05},
+    "dgrasp": {"features": 4, "unet_filters": 4, "hidden": 16, "unet_depth": 2, "gripper_points": 8, "point_hidden": 8,
+               "occ_hidden": 8, "occ_blocks": 1, "initial_poses": 64, "position_steps": 3, "rotation_steps": 3,
+               "negatives": 16, "aux_path_poses": 2, "aux_near_poses": 2},
 }
 
 
@@ -91,6 +94,8 @@ DETECTING: Dict[str, Callable[[object], None]] = {
                         _shift_bias(net.decoder_width.fc_out, (_WIDTH - 0.025) / SIZE)),
     # SE(3)-DiF keeps every Langevin sample that ends in the workspace (threshold 0): random weights detect.
     "se3dif": lambda net: None,
+    # dGrasp keeps every pose its ascent ends on (threshold 0) with the full opening: random weights detect.
+    "dgrasp": lambda net: None,
 }
 
 
