@@ -1,7 +1,7 @@
 """The grasp viewer: one self-contained HTML page (and optionally a PNG) of a planner's view of a scene.
 
 :func:`write_view` computes the layers (:mod:`igd.viz.scene`: the TSDF surface, the affordance or
-quality heat, the top-k grasps, IGD's denoising paths at one point) and writes the page
+quality heat, the top-k grasps, IGD's denoising paths at one point, the pose-space planners' pose paths) and writes the page
 (:mod:`igd.viz.html`, three.js inline, works offline) and the PNG
 (:mod:`igd.viz.snapshot`, matplotlib). Importing :mod:`igd.viz` imports nothing heavy; numpy,
 scikit-image and matplotlib come on first use. See ``docs/viewer.md``.
@@ -28,12 +28,13 @@ def write_view(planner, observation, grasps, path: str | Path, *, png: str | Pat
 
     Args:
         planner: any :class:`~igd.planners.base.Planner`; its ``affordance`` or ``volumes`` give the heat and,
-            for IGD, ``sample_trajectories`` the denoising paths (layers a planner cannot give are left out).
+            for IGD, ``sample_trajectories`` the denoising paths, for SE(3)-DiF and dGrasp ``pose_trajectories`` the
+            pose paths (layers a planner cannot give are left out).
         observation: the :class:`~igd.planners.base.Observation` the grasps were planned on.
         grasps: :class:`~igd.planners.base.Grasps` (best first); the ``top`` best are drawn.
         path: the HTML file to write. png: also write this PNG snapshot.
         point: ``(3,)`` metres, where the denoising paths start (default: the best grasp's position).
-        samples: number of denoising paths; seed: their noise.
+        samples: number of denoising (or pose) paths; seed: their noise.
         heat_threshold: heat voxels at or below it are not drawn.
         title, meta: the page's title and the ``key: value`` line under it (e.g. scene, seed).
         objects: the true meshes of a simulated scene, ``(name, vertices (V, 3), faces (F, 3))`` in the workspace

@@ -85,6 +85,11 @@ PAGE = r"""<!DOCTYPE html>
       every reverse step, grey at the noise x<sub>T</sub> to the sample's colour at x<sub>0</sub>; the small
       gripper is the final orientation.</div>
     </fieldset>
+    <fieldset id="posepaths-box"><legend>Pose paths</legend><div id="posepaths-legend"></div>
+      <div class="hint">Each path: the TCP's track over the sampler's steps (a pose-space planner's chains,
+      e.g. SE(3)-DiF's Langevin dynamics), grey at the start (with its approach stem) to the sample's
+      colour at the end; the small gripper is the final pose.</div>
+    </fieldset>
     <fieldset id="objects-box"><legend>True objects</legend>
       <div class="hint">The simulator's meshes at their poses: what was there, against the TSDF surface the
       planner saw.</div>

@@ -86,6 +86,8 @@ def page_data(layers: ViewLayers) -> dict:
     d = drawables(layers)
     samples = 0 if layers.traj_quats is None else int(layers.traj_quats.shape[1])
     steps = 0 if layers.traj_quats is None else int(layers.traj_quats.shape[0] - 1)
+    pose_samples = 0 if layers.pose_paths is None else int(layers.pose_paths.shape[1])
+    pose_steps = 0 if layers.pose_paths is None else int(layers.pose_paths.shape[0] - 1)
     objects = [{"name": str(name), "v": _flat(v), "f": np.asarray(f).reshape(-1).tolist(),
                 "colour": OBJECT_COLOURS[i % len(OBJECT_COLOURS)]}
                for i, (name, v, f) in enumerate(layers.objects)]
@@ -103,6 +105,9 @@ def page_data(layers: ViewLayers) -> dict:
                   "point": None if layers.traj_point is None else _flat(layers.traj_point),
                   "samples": [_hex(SAMPLE_COLOURS[m % len(SAMPLE_COLOURS)]) for m in range(samples)],
                   "steps": steps},
+        "posepaths": {"s": _flat(d["pose_paths"]["segments"]), "c": _rgb(d["pose_paths"]["colours"]),
+                      "samples": [_hex(SAMPLE_COLOURS[m % len(SAMPLE_COLOURS)]) for m in range(pose_samples)],
+                      "steps": pose_steps},
         "objects": objects,
         "cmaps": {name: [_hex(c) for c in anchors] for name, anchors in CMAPS.items()},
     }

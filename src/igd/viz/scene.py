@@ -3,8 +3,9 @@
 Everything here is in the workspace frame (metres, docs/frames.md) and planner-agnostic: the
 layers come from the planner's declared capabilities (:meth:`~igd.planners.base.Planner.supports`):
 the heat from ``affordance(grid)`` (IGD) or else ``volumes(grid)`` (VGN, GIGA: the quality), the
-denoising paths from ``sample_trajectories(grid, point, n, seed)``; what it lacks is left out of the
-view with a note. The HTML page (:mod:`igd.viz.html`) and the PNG snapshot
+denoising paths from ``sample_trajectories(grid, point, n, seed)`` (IGD), the pose paths from
+``pose_trajectories(grid, n, seed)`` (the pose-space planners: SE(3)-DiF's Langevin chains, dGrasp's
+ascent); what it lacks is left out of the view with a note. The HTML page (:mod:`igd.viz.html`) and the PNG snapshot
 (:mod:`igd.viz.snapshot`) draw the same :class:`ViewLayers`.
 """
 
@@ -18,8 +19,8 @@ import numpy as np
 from igd.constants import FINGER_DEPTH, RESOLUTION, VOXEL_SIZE
 from igd.errors import IGDError
 
-__all__ = ["ViewLayers", "colormap", "compute_layers", "drawables", "gripper_segments", "heat_points", "surface_mesh",
-           "trajectory_paths"]
+__all__ = ["ViewLayers", "colormap", "compute_layers", "drawables", "gripper_segments", "heat_points", "pose_path_segments",
+           "surface_mesh", "trajectory_paths"]
 
 #: Anchors of the colour maps (RGB in [0, 1]), interpolated linearly: ``viridis`` for grasp scores,
 #: ``inferno`` for the heat; sample colours of the denoising paths (matplotlib's tab10).
@@ -61,6 +62,7 @@ class ViewLayers:
     grasp_scores: np.ndarray  # (K,)
     traj_point: np.ndarray | None = None  # (3,) metres
     traj_quats: np.ndarray | None = None  # (S+1, M, 4) unit quaternions (x, y, z, w)
+    pose_paths: np.ndarray | None = None  # (S+1, M, 4, 4) TCP poses of a pose-space sampler's chains, metres
     notes: list[str] = field(default_factory=list)  # what was left out, and why
     meta: dict[str, str] = field(default_factory=dict)  # planner, scene, seed, ...
     cloud_points: np.ndarray | None = None  # (N, 3) metres: the observation's surface cloud, if it has one
@@ -195,13 +197,26 @@ def _trajectories(planner, grid, grasps, point, samples: int, seed: int, notes: 
     return point, np.asarray(planner.sample_trajectories(grid, point, n=samples, seed=seed), dtype=np.float32)
 
 
+def _pose_paths(planner, grid, samples: int, seed: int, notes: list):
+    """``(S+1, M, 4, 4)`` of :meth:`~igd.planners.base.Planner.pose_trajectories`, or None (a note when the planner
+    has no sampler of either kind)."""
+    if not planner.supports("pose_trajectories"):
+        return None
+    paths = np.asarray(planner.pose_trajectories(grid, n=samples, seed=seed), dtype=np.float64)
+    if paths.ndim != 4 or paths.shape[1:] != (samples, 4, 4) or paths.shape[0] < 1:
+        raise IGDError(f"planner '{planner.name}': pose_trajectories returned shape {paths.shape}, expected "
+                       f"(steps + 1, {samples}, 4, 4)")
+    return paths
+
+
 def compute_layers(planner, observation, grasps, *, top: int = 5, point: Sequence[float] | None = None,
                    samples: int = 8, seed: int = 0, heat_threshold: float = 0.5, max_heat_points: int = 3000,
                    max_faces: int = 12000, title: str = "", meta: dict[str, str] | None = None,
                    objects: Sequence[tuple] = ()) -> ViewLayers:
     """The layers of one view: the TSDF surface (and the cloud) of ``observation``, the planner's heat, the
     ``top`` grasps of ``grasps`` and, for a diffusion planner, ``samples`` denoising paths at ``point``
-    (default: the best grasp's position; metres) drawn with noise from ``seed``. ``objects``: the true
+    (default: the best grasp's position; metres) drawn with noise from ``seed``; for a pose-space planner
+    (``pose_trajectories``) ``samples`` whole-pose paths from ``seed``. ``objects``: the true
     meshes ``(name, vertices (V, 3), faces (F, 3))`` of a simulated scene
     (:func:`igd.viz.simulated.scene_objects`), drawn as a layer of their own."""
     if top < 0 or samples < 1:
@@ -220,13 +235,18 @@ def compute_layers(planner, observation, grasps, *, top: int = 5, point: Sequenc
     else:
         hp, hv = heat_points(volume, grid, heat_threshold, max_heat_points)
     best = grasps.top(top)
-    traj_point, traj_quats = _trajectories(planner, grid, grasps, point, samples, seed, notes)
+    pose_notes: list[str] = []
+    traj_point, traj_quats = _trajectories(planner, grid, grasps, point, samples, seed, pose_notes)
+    pose_paths = _pose_paths(planner, grid, samples, seed, notes)
+    if pose_paths is None:  # a pose-space planner's paths stand in for the denoising paths: no note then
+        notes += pose_notes
     info = {"planner": planner.name}
     info.update({str(k): str(v) for k, v in (meta or {}).items()})
     info["heat threshold"] = f"{heat_threshold:g}"
     return ViewLayers(title=title or info["planner"], mesh_vertices=verts, mesh_faces=faces, heat_points=hp,
                       heat_values=hv, heat_label=label, grasp_poses=best.poses, grasp_widths=best.widths,
-                      grasp_scores=best.scores, traj_point=traj_point, traj_quats=traj_quats, notes=notes,
+                      grasp_scores=best.scores, traj_point=traj_point, traj_quats=traj_quats, pose_paths=pose_paths,
+                      notes=notes,
                       meta=info, cloud_points=None if observation.cloud is None else np.asarray(observation.cloud),
                       objects=list(objects))
 
@@ -243,14 +263,37 @@ def _circle_segments(centre: np.ndarray, radius: float, n: int = 48) -> np.ndarr
     return centre + radius * pts
 
 
+def pose_path_segments(paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments ``(L, 2, 3)`` and colours ``(L, 3)`` of pose paths ``(S+1, M, 4, 4)``: per sample the TCP's track
+    (fading from grey at the start to the sample's colour), a grey approach stem at its start pose and a small
+    gripper at its end pose."""
+    segments, colours = [], []
+    grey = np.array([0.75, 0.75, 0.75])
+    steps = paths.shape[0]
+    fade = np.linspace(0.0, 1.0, max(steps - 1, 1))[:, None]
+    for m in range(paths.shape[1]):
+        colour = SAMPLE_COLOURS[m % len(SAMPLE_COLOURS)]
+        track = paths[:, m, :3, 3]
+        if steps > 1:
+            segments.append(np.stack([track[:-1], track[1:]], axis=1))
+            colours.append((1 - fade) * grey + fade * colour)
+        segments += [gripper_segments(paths[0, m], PATH_GRIPPER_WIDTH)[3:], gripper_segments(paths[-1, m],
+                                                                                           PATH_GRIPPER_WIDTH)]
+        colours += [grey[None], np.tile(colour, (4, 1))]
+    if not segments:
+        return np.zeros((0, 2, 3)), np.zeros((0, 3))
+    return np.concatenate(segments), np.concatenate(colours)
+
+
 def drawables(layers: ViewLayers) -> dict[str, dict[str, np.ndarray]]:
-    """Per layer (``mesh``, ``heat``, ``grasps``, ``paths``), the arrays to draw, colours RGB in [0, 1]:
+    """Per layer (``mesh``, ``heat``, ``grasps``, ``paths``, ``pose_paths``), the arrays to draw, colours RGB in [0, 1]:
 
     - ``mesh``: ``vertices (V, 3)``, ``faces (F, 3)``;
     - ``heat``: ``points (P, 3)``, ``colours (P, 3)`` (inferno from the threshold to 1);
     - ``grasps``: ``segments (4K, 2, 3)``, ``colours (4K, 3)`` (viridis of the score in [0, 1]);
     - ``paths``: ``segments (L, 2, 3)``, ``colours (L, 3)``: each sample's path on a sphere around the point
-      (fading from grey at the noise to the sample's colour), its final gripper and the sphere's rings.
+      (fading from grey at the noise to the sample's colour), its final gripper and the sphere's rings;
+    - ``pose_paths``: ``segments (L, 2, 3)``, ``colours (L, 3)``: :func:`pose_path_segments`.
     """
     lo = float(layers.meta.get("heat threshold", 0.5))
     out = {"mesh": {"vertices": layers.mesh_vertices, "faces": layers.mesh_faces},
@@ -274,4 +317,7 @@ def drawables(layers: ViewLayers) -> dict[str, dict[str, np.ndarray]]:
         colours.append(np.tile([0.85, 0.85, 0.85], (len(rings), 1)))
     out["paths"] = {"segments": np.concatenate(segments) if segments else np.zeros((0, 2, 3)),
                     "colours": np.concatenate(colours) if colours else np.zeros((0, 3))}
+    pose_segments, pose_colours = (pose_path_segments(layers.pose_paths) if layers.pose_paths is not None
+                                   else (np.zeros((0, 2, 3)), np.zeros((0, 3))))
+    out["pose_paths"] = {"segments": pose_segments, "colours": pose_colours}
     return out

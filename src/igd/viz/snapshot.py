@@ -58,7 +58,7 @@ def write_png(layers: ViewLayers, path: str | Path, size: tuple[int, int] = (960
         p = heat["points"]
         ax.scatter(p[:, 0], p[:, 1], p[:, 2], c=heat["colours"], s=6, marker="s", depthshade=False, alpha=0.8,
                    linewidths=0, zorder=2)
-    for name, width, z in (("paths", 1.2, 3), ("grasps", 2.2, 4)):
+    for name, width, z in (("paths", 1.2, 3), ("pose_paths", 1.2, 3), ("grasps", 2.2, 4)):
         if len(d[name]["segments"]):
             ax.add_collection3d(Line3DCollection(d[name]["segments"], colors=d[name]["colours"], linewidths=width,
                                                  zorder=z))

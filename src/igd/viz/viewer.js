@@ -203,6 +203,11 @@
     g.add(lines(P.s, P.c));
   });
 
+  var PP = D.posepaths;
+  layer('posepaths', 'pose paths', PP.samples.length ? plural(PP.samples.length, 'sample', 'samples') + ' \u00d7 ' + PP.steps + ' steps' : '', function (g) {
+    g.add(lines(PP.s, PP.c));
+  });
+
   var O = D.objects;
   var besideFrame = frame(0xc9b79c, 0xe6ddd0);
   var truth = layer('objects', 'true objects', O.length ? plural(O.length, 'mesh', 'meshes') : '', function (g) {
@@ -293,6 +298,15 @@
       pl.appendChild(span); pl.appendChild(document.createTextNode(String(i + 1) + ' '));
     });
   } else { document.getElementById('paths-box').style.display = 'none'; }
+  var ppl = document.getElementById('posepaths-legend');
+  if (PP.samples.length) {
+    ppl.textContent = PP.steps + ' steps: ';
+    PP.samples.forEach(function (c, i) {
+      var span = document.createElement('span');
+      span.className = 'swatch'; span.style.background = c;
+      ppl.appendChild(span); ppl.appendChild(document.createTextNode(String(i + 1) + ' '));
+    });
+  } else { document.getElementById('posepaths-box').style.display = 'none'; }
   var ol = document.getElementById('objects-list');
   if (O.length) {
     O.forEach(function (o) {
