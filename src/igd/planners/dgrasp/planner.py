@@ -23,8 +23,9 @@ class DGraspPlanner(TorchPlanner):
     ``plan(observation)`` encodes the grid once, draws ``initial_poses`` poses near the observed surface,
     climbs Ψ by Adam (``ascent``: sequential or synchronous; :mod:`~igd.planners.dgrasp.policy`), and
     returns the poses it ends on inside the valid grasp volume, after a non-maximum suppression on the
-    position, best Ψ first: scores ``sigmoid(Ψ)`` (a monotone map of the value, not a calibrated
-    probability), widths the hand's full opening, 0.08 m (the hand is opened fully anyway).
+    position, best Ψ first: scores ``exp(Ψ − max Ψ)`` over the poses of this plan (the softmax of the
+    training loss relative to its best pose: 1 for the best, a monotone map of Ψ, not a calibrated
+    probability of success), widths the hand's full opening, 0.08 m (the hand is opened fully anyway).
     """
 
     name = "dgrasp"
@@ -93,7 +94,7 @@ class DGraspPlanner(TorchPlanner):
             return Grasps.empty(reason="nothing observed near a surface")
         h = poses.to_matrices(ascent.p.double(), cfg.rotation).cpu().numpy()
         psi = ascent.psi.double().cpu().numpy()
-        scores = 1.0 / (1.0 + np.exp(-psi))
+        scores = np.exp(psi - psi.max())  # the softmax over the final poses, divided by its maximum
         kept = select(h, psi, cfg.max_grasps, cfg.nms_distance)
         above = scores[kept] >= cfg.threshold
         forced = bool(cfg.force and len(kept) and not above.any())
