@@ -6,7 +6,7 @@ the hand base): ``x ±0.0875, y ±0.0625, z ∈ [−0.025, 0.15]`` m. Our TCP fr
 ``z`` the approach, ``y`` the closing direction and its origin 0.062 m ahead of the hand's link frame;
 the same box here is :data:`GRIPPER_BOX` (the two horizontal extents swapped so that the long side
 runs along the closing axis as the hand's does, ``z`` shifted by the TCP offset). The planners that
-use it say so in their README and check it against the hand (docs/simulator.md, "The hand").
+use it say so in their README and check it against the hand (docs/simulator.md, "The gripper").
 """
 
 from __future__ import annotations
