@@ -124,6 +124,9 @@ def test_a_few_steps_lower_the_loss_on_one_batch():
         return net.loss(batch)[0]
 
     first = float(loss().detach())
+    with torch.no_grad():  # validation: the score is a gradient, taken under no_grad too
+        torch.manual_seed(1)
+        assert float(net.loss(batch)[0]) == pytest.approx(first, rel=1e-5)
     for _ in range(25):
         optim.zero_grad()
         loss().backward()

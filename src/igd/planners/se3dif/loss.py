@@ -125,7 +125,8 @@ def se3dif_loss(net, batch: Dict[str, torch.Tensor], loss: str = "projected", ds
         m = int(positives.sum(1).max())
         keep = torch.gather(positives, 1, order[:, :m])
         h_pos = torch.gather(h, 1, order[:, :m, None, None].expand(-1, -1, 4, 4))
-        dsm = dsm_terms(net, planes, h_pos, loss)
+        with torch.enable_grad():  # ∇E is the model's output: also under no_grad (validation)
+            dsm = dsm_terms(net, planes, h_pos, loss)
         loss_dsm = (dsm * keep).sum() / keep.sum()
     else:
         loss_dsm = planes.sum() * 0.0

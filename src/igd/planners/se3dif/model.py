@@ -97,7 +97,7 @@ class SE3DiFNet(nn.Module):
         x = self.gripper_points.to(h.dtype)  # (P, 3)
         world = torch.einsum("bnij,pj->bnpi", h[..., :3, :3], x) + h[..., None, :3, 3]
         feat = self.encoder.sample(planes, normalise(world).reshape(b, n * len(x), 3).to(planes.dtype))
-        return feat.reshape(b, n, len(x), -1)
+        return feat.reshape(b, n, len(x), feat.shape[-1])
 
     def _local(self, feat: torch.Tensor) -> torch.Tensor:
         """``feat (B, N, P, 3C)`` ⊕ the gripper points in network units → ``(B, N, P, 3C + 3)``."""

@@ -181,6 +181,8 @@ class SE3DiFPlanner(TorchPlanner):
         poses = self.sample(planes, h0, generator)
         keep = keep_in_workspace(poses.cpu().double().numpy())
         poses = poses[keep]
+        if not len(poses):
+            return Grasps.empty(samples=int(len(h0)), kept=0)
         scores, energies = self.score(planes, poses)
         grasps = self._select(poses, scores, energies)
         grasps.info.update(samples=int(len(h0)), kept=int(keep.sum()))
