@@ -99,6 +99,58 @@ def test_igd_loss_without_certain_rows_is_the_papers(igd_net):
     torch.testing.assert_close(with_key, without, rtol=1e-6, atol=1e-7)
 
 
+def test_igd_classifier_skips_certain_rows_with_the_same_loss():
+    """The classifier is not evaluated on certain rows: its term equals the one of a batch without them
+    (neg_rounds = 0: the classifier's samples are deterministic), and its cost falls with them."""
+    from igd.planners.igd import model as igd_model
+    from igd.planners.igd.loss import LossSettings, igd_loss
+    from igd.planners.igd.model import IGDNet
+
+    torch.manual_seed(0)
+    net = IGDNet(features=8, hidden=16, unet_filters=8, denoiser_hidden=32,
+                 loss_settings=LossSettings(neg_rounds=0)).eval()
+    batch = _batch()
+    seen = []
+    original = igd_model.IGDNet.classify
+
+    def counting(self, planes, p, quat, feature=None):
+        seen.append(p.shape[1])
+        return original(self, planes, p, quat, feature)
+
+    igd_model.IGDNet.classify = counting
+    try:
+        _, with_certain = igd_loss(net, batch, generator=torch.Generator().manual_seed(1))
+        labelled = {n: t[:, :4] if n in keys.GRASP_KEYS else t for n, t in batch.items() if n != keys.CERTAIN}
+        _, without = igd_loss(net, labelled, generator=torch.Generator().manual_seed(1))
+    finally:
+        igd_model.IGDNet.classify = original
+    assert seen == [4 * 20, 4 * 20]  # 4 labelled rows × 20 samples, the 2 certain rows skipped
+    assert with_certain["loss_grasp"] == pytest.approx(without["loss_grasp"], rel=1e-6)
+    assert with_certain["loss_grasp"] > 0
+
+
+def test_igd_ddpm_draws_feed_only_positives_and_lower_the_variance():
+    """``ddpm_draws`` D: the ε-network sees D × P × 4 samples (P positives, none of the other rows), and the
+    term's spread over generator seeds falls (about 1/sqrt(D))."""
+    from igd.planners.igd.loss import LossSettings, igd_loss
+    from igd.planners.igd.model import IGDNet
+
+    batch = _batch()  # 2 scenes, 2 positives each
+    spreads = {}
+    for draws in (1, 8):
+        torch.manual_seed(0)
+        net = IGDNet(features=8, hidden=16, unet_filters=8, denoiser_hidden=32,
+                     loss_settings=LossSettings(neg_rounds=0, ddpm_draws=draws)).eval()
+        shapes = []
+        hook = net.denoiser.register_forward_hook(lambda m, args, out: shapes.append(tuple(out.shape)))
+        values = [igd_loss(net, batch, generator=torch.Generator().manual_seed(seed))[1]["loss_ddpm"]
+                  for seed in range(16)]
+        hook.remove()
+        assert shapes[0] == (draws, 4, 4, 4), shapes[0]
+        spreads[draws] = float(torch.tensor(values).std())
+    assert 0 < spreads[8] < 0.7 * spreads[1], spreads
+
+
 # --------------------------------------------------------------------------------------------------
 # igd train
 # --------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ _REGIONS = ("all", "surface")
 _INTS = (  # name, lower, upper
     ("features", 1, 1024), ("hidden", 1, 4096), ("blocks", 1, 64), ("unet_depth", 1, 4), ("unet_filters", 1, 1024),
     ("denoiser_hidden", 1, 8192), ("denoiser_blocks", 1, 64), ("dam_per_axis", 2, 8), ("control_points", 2, 16),
-    ("neg_rounds", 0, 1000), ("renoise_tries", 0, 1000), ("rounds_n", 1, 1000), ("max_points", 1, RESOLUTION ** 3),
+    ("neg_rounds", 0, 1000), ("renoise_tries", 0, 1000), ("ddpm_draws", 1, 64), ("rounds_n", 1, 1000), ("max_points", 1, RESOLUTION ** 3),
     ("seed", 0, 2 ** 63 - 1),
 )
 _UNIT_FLOATS = ("dropout", "focal_alpha", "gate_threshold")
@@ -67,6 +67,10 @@ class IGDConfig(ImplicitConfig):
     renoise_tries: int = 20
     """Redraws of a diffusion sample's noise while it lies nearer another symmetric target (0: off)."""
 
+    ddpm_draws: int = 1
+    """Noise draws per positive and symmetric target in L_ddpm, each with its own t and ε (1: the paper's).
+    The ε-network is cheap beside the encoder and the classifier, so more draws give the diffuser more
+    (t, ε) samples of each positive per step at little cost (README: "Training on the CPU")."""
     # ---- inference ----
     sampler: Literal["ddpm", "ddim", "dpm"] = "ddim"
     """Reverse process: 'ddpm' (the paper's, 100 steps), 'ddim' or 'dpm' (DPM-Solver++), the fast ones."""

@@ -4,6 +4,7 @@
     L_ddpm = mean over positives × their 4 targets r_j of ‖ε − ε_θ(sqrt(ᾱ_t) r_j + sqrt(1 − ᾱ_t) ε, t | p, c_d(p))‖²/4
              r_j ∈ {r, r·Rz(π), −r, −r·Rz(π)}  (the same parallel-jaw grasp);  t ~ U{0 … 99}
              re-noising: ε is redrawn while the noisy point is closer to another r_k than to r_j
+             ``ddpm_draws`` = D > 1: D draws of (t, ε) per target, averaged (the paper: 1)
     L_a    = mean over grasps of BCE(a(p), y)                                  (Affordance Evaluator)
     L_g    = mean over classifier samples of FL(v(p', r'), y'),  FL = α_t (1 − p_t)^γ · BCE,
              α = 0.5, γ = 2; samples per grasp: its 4 targets (label y) and the negatives (label 0)
@@ -38,7 +39,8 @@ one in a million is left); those left are dropped from L_ddpm (``renoise_left`` 
 (target 0) and gives the classifier its 4 targets and negatives, all label 0; it has no L_ddpm and no
 L_w term (both are weighted by y). Certain negatives over the volume (``certain`` = 1 in the batch,
 :mod:`igd.data.negatives`: positions where every orientation fails) train the affordance only: the
-classifier is left without them (:func:`_classifier_mean`), because IGD queries it only at the
+classifier is left without them (their rows are not evaluated, :func:`_classifier_rows`, or masked,
+:func:`_classifier_mean`, when the scenes hold different numbers of them), because IGD queries it only at the
 positions its affordance chose and with orientations its diffuser proposed, and 100 classifier
 samples per such row would shift the classifier's class balance to teach what the affordance
 already decides. With no ``certain`` key the loss is exactly the paper's.
@@ -179,18 +181,46 @@ def _forward_process():
 
 
 def _ddpm_term(net, planes, p, feature, targets, label, generator):
-    """L_ddpm and its bookkeeping: ``p (S, K, 3)``, ``feature (S, K, 96)``, ``targets (S, K, 4, 4)``."""
+    """L_ddpm and its bookkeeping: ``p (S, K, 3)``, ``feature (S, K, 96)``, ``targets (S, K, 4, 4)``.
+
+    Only the positives' rows reach the ε-network (the others have weight y = 0): their P rows in scene
+    order, each target drawn ``ddpm_draws`` (D) times, ``(D, P, 4)`` samples of its own t and ε.
+    """
     settings = net.loss_settings
     scheduler = _forward_process()
-    x_t, noise, t, valid, redrawn = noise_targets(scheduler, targets, label > 0, settings.renoise_tries, generator)
     cond = net.condition(planes, p, feature)  # c_d(p), (S, K, 96)
-    s, k, j = t.shape
-    eps = net.denoiser(p.unsqueeze(2).expand(s, k, j, 3), x_t, t, cond.unsqueeze(2).expand(s, k, j, cond.shape[-1]))
-    weight = label.unsqueeze(-1) * valid  # positives' targets that reached their own cell
+    positive = label > 0
+    p_pos, cond_pos, targets_pos = p[positive], cond[positive], targets[positive]  # (P, 3), (P, 96), (P, 4, 4)
+    d, n, j = settings.ddpm_draws, len(p_pos), targets.shape[-2]
+    targets_pos = targets_pos.unsqueeze(0).expand(d, n, j, 4)
+    x_t, noise, t, valid, redrawn = noise_targets(scheduler, targets_pos, p_pos.new_ones(d, n, dtype=torch.bool),
+                                                  settings.renoise_tries, generator)
+    eps = net.denoiser(p_pos[None, :, None].expand(d, n, j, 3), x_t, t,
+                       cond_pos[None, :, None].expand(d, n, j, cond.shape[-1]))
+    weight = valid.to(eps.dtype)  # samples that reached their own target's cell
     loss = (weight * (eps - noise).square().mean(-1)).sum() / weight.sum().clamp(min=1.0)
-    positive = (label > 0).unsqueeze(-1).expand_as(valid)
-    stats = {"renoise_redrawn": _fraction(redrawn, positive), "renoise_left": _fraction(~valid, positive)}
+    every = torch.ones_like(valid)
+    stats = {"renoise_redrawn": _fraction(redrawn, every), "renoise_left": _fraction(~valid, every)}
     return loss, stats
+
+
+def _classifier_rows(certain: Optional[torch.Tensor], shape) -> Optional[torch.Tensor]:
+    """Indices ``(S, K')`` of the rows the Grasp Classifier is evaluated on: those that are not certain
+    negatives, when every scene has the same number K' > 0 of them (the scene-batched dataset's layout:
+    the C certain rows last); None to evaluate every row and mask (:func:`_classifier_mean`)."""
+    if certain is None:
+        return None
+    certain = certain.reshape(shape)
+    kept = (certain == 0).sum(dim=1)
+    if int(kept.min()) != int(kept.max()) or int(kept[0]) == 0 or int(kept[0]) == shape[1]:
+        return None
+    return torch.argsort(certain, dim=1, stable=True)[:, :int(kept[0])]  # kept rows first, in their order
+
+
+def _take_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``x (S, K, …)`` at ``rows (S, K')`` → ``(S, K', …)``."""
+    index = rows.reshape(rows.shape + (1,) * (x.dim() - 2)).expand(rows.shape + x.shape[2:])
+    return torch.gather(x, 1, index)
 
 
 def _fraction(flags: torch.Tensor, among: torch.Tensor) -> float:
@@ -234,11 +264,14 @@ def igd_loss(net, batch: Dict[str, torch.Tensor],
     loss_ddpm, stats = _ddpm_term(net, planes, p, feat_g, targets, label, generator)
 
     settings = net.loss_settings
-    p_c, q_c, y_c = classifier_samples(p, targets, label, settings.neg_rounds, settings.jitter, generator)
-    m = p_c.shape[2]
-    grasp_logit = net.classify(planes, p_c.reshape(s, k * m, 3), q_c.reshape(s, k * m, 4)).reshape(s, k, m)
-    loss_grasp = _classifier_mean(focal_loss(grasp_logit, y_c, settings.focal_alpha, settings.focal_gamma),
-                                  certain, label.shape)
+    rows = _classifier_rows(certain, label.shape)  # certain negatives skipped (their terms would be masked)
+    p_k, targets_k, label_k = (p, targets, label) if rows is None else (
+        _take_rows(p, rows), _take_rows(targets, rows), _take_rows(label, rows))
+    p_c, q_c, y_c = classifier_samples(p_k, targets_k, label_k, settings.neg_rounds, settings.jitter, generator)
+    k_c, m = p_c.shape[1], p_c.shape[2]
+    grasp_logit = net.classify(planes, p_c.reshape(s, k_c * m, 3), q_c.reshape(s, k_c * m, 4)).reshape(s, k_c, m)
+    focal = focal_loss(grasp_logit, y_c, settings.focal_alpha, settings.focal_gamma)
+    loss_grasp = _classifier_mean(focal, certain, label.shape) if rows is None else focal.mean()
 
     loss = loss_ddpm + loss_aff + loss_grasp + WIDTH_WEIGHT * loss_width + loss_occ
     with torch.no_grad():
