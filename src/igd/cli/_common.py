@@ -72,7 +72,7 @@ def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
 #: ``--planner`` and ``--weights`` mean the same in every command (:func:`igd.released.resolve_planner`).
 PLANNER_HELP = ("a released name, which brings its weights (igd-packed, giga-pile-authors, vgn, topdown, ...; "
                 "'python -m igd.released' lists them), a checkpoint path, or a planner type (vgn, giga, igd, "
-                "topdown) with --weights")
+                "se3dif, dgrasp, topdown) with --weights")
 WEIGHTS_HELP = "weights for the planner type given as --planner: a checkpoint path or a released name"
 
 
