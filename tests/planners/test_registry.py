@@ -106,7 +106,7 @@ def fake_entry_points(monkeypatch, *points: tuple) -> None:
 # the folders
 # --------------------------------------------------------------------------------------------------
 def test_the_builtin_folders_are_found_and_common_is_none():
-    assert planner_folders() == ["giga", "igd", "vgn"]
+    assert planner_folders() == ["dgrasp", "giga", "igd", "se3dif", "vgn"]
     assert {"giga", "igd", "vgn", "topdown"} <= set(registry())
 
 
