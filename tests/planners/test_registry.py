@@ -114,7 +114,7 @@ def test_discovery_imports_neither_torch_nor_pybullet():
     code = ("import sys; from igd.planners.base import registry; names = sorted(registry()); "
             "print(names, sorted({'torch', 'pybullet'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['giga', 'igd', 'topdown', 'vgn'] []"
+    assert out.strip() == "['dgrasp', 'giga', 'igd', 'se3dif', 'topdown', 'vgn'] []"
 
 
 def test_a_new_folder_is_a_new_planner(isolated, tmp_path, monkeypatch):
