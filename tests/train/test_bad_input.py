@@ -139,6 +139,31 @@ def test_init_of_igd_from_giga_is_a_transfer_of_the_matching_tensors(tiny_root, 
     assert own and all(torch.equal(mine[k], fresh[k]) for k in own)
 
 
+@pytest.mark.parametrize("name", ["se3dif", "dgrasp"])
+def test_init_of_a_pose_space_planner_from_giga_takes_the_encoder_and_occupancy(name, tiny_root, tmp_path, capsys):
+    """SE(3)-DiF and dGrasp from a GIGA checkpoint: its encoder and occupancy head by name; their pose-space
+    heads stay as initialised."""
+    from igd.train import TrainConfig
+    from igd.train.checkpoints import load_init
+    from igd.train.loop import build_planner
+
+    source = tiny_planner("giga")
+    path = source.save_pretrained(tmp_path / "giga.pt")
+    giga = tiny_fields("giga")
+    cfg = dict(tiny_fields(name), features=giga["features"], unet_filters=giga["unet_filters"],
+               unet_depth=giga["unet_depth"], occ_hidden=giga["hidden"], occ_blocks=giga["blocks"])
+    planner = build_planner(TrainConfig(planner=name, data=[str(tiny_root.root)], out=str(tmp_path / "r"),
+                                        planner_config=cfg))
+    fresh = {k: v.clone() for k, v in planner.net.state_dict().items()}
+    load_init(path, planner)
+    assert "(decoder_occ, encoder)" in capsys.readouterr().err
+    theirs, mine = source.net.state_dict(), planner.net.state_dict()
+    shared = [k for k in theirs if k.startswith(("encoder.", "decoder_occ."))]
+    assert shared and all(torch.equal(mine[k], theirs[k]) for k in shared)
+    own = [k for k in mine if not k.startswith(("encoder.", "decoder_occ."))]
+    assert own and all(torch.equal(mine[k], fresh[k]) for k in own)
+
+
 # --------------------------------------------------------------------------------------------------
 # a truncated checkpoint: one line, exit code 2
 # --------------------------------------------------------------------------------------------------

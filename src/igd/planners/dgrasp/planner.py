@@ -33,6 +33,9 @@ class DGraspPlanner(TorchPlanner):
     learned = True
     scene_batched_training = True
     training_needs_occupancy = True
+    #: From GIGA (``igd train --init``): the tri-plane encoder and the occupancy head, by name and shape; the
+    #: pose-space heads start fresh (docs/training.md, "Transfer").
+    transfer_renames = {"giga": {}}
 
     def __init__(self, config: DGraspConfig | None = None):
         super().__init__(config)
