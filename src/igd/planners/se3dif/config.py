@@ -82,17 +82,19 @@ class SE3DiFConfig(ImplicitConfig):
     # ---- sampling and ranking ----
     samples: int = 256
     """Langevin chains per plan(), seeded near the observed surface."""
-    schedule: Literal["full", "fast"] = "full"
+    schedule: Literal["full", "fast"] = "fast"
     """Langevin schedule: 'full' (SE(3)-DiF's: 70 annealed + 50 noise-free steps, 2 inner; 240 gradients) or
-    'fast' (20 + 10 steps, 1 inner; 30 gradients)."""
+    'fast' (20 + 10 steps, 1 inner; 30 gradients; the default: 55.9 against 51.3 % GSR on the validation
+    seeds at a ninth of the planning time, README "Measured")."""
     noise_scale: float = 0.5
     """ν: scale of the noise the Langevin steps inject (the reference's 0.5; 0 makes the chains a gradient
     descent on the annealed energy)."""
     seed_noise: float = 0.02
     """Standard deviation (metres, per axis) of the chains' start positions around surface voxels."""
-    ranking: Literal["energy", "quality"] = "quality"
-    """How samples are ranked for execution: 'energy' (score = exp(E_min − E), the best 1) or 'quality'
-    (score = the quality head's sigmoid, trained on positives against labelled negatives)."""
+    ranking: Literal["energy", "quality"] = "energy"
+    """How samples are ranked for execution: 'energy' (score = exp(E_min − E), the best 1; the default:
+    55.9 against 20.8 % GSR on the validation seeds, README "Measured") or 'quality' (score = the quality
+    head's sigmoid, trained on positives against labelled and certain negatives)."""
     max_grasps: int = 64
     """At most this many grasps are returned (best first)."""
     refine: Literal["none", "motion"] = "none"
