@@ -81,6 +81,8 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _first("giga", "packed", "GIGA"),
     _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _own("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    _own("se3dif", "pile", "SE(3)-DiffusionFields on scene features"),
+    _own("se3dif", "packed", "SE(3)-DiffusionFields on scene features"),
     _authors("giga", "packed", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
     _authors("giga", "pile", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
     _authors("vgn", "packed", "VGN as retrained by GIGA's authors (single views, dex noise)"),
