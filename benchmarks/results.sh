@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
-# comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1) and
-# IGD (DDIM 10 steps, N = 1)
+# comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1),
+# IGD's first release (DDIM 10 steps, N = 1) and its current one (igd-pile is still the first), SE(3)-DiF
 # and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
 # objects). Resumable: rerun the same command to continue a killed run.
@@ -19,14 +19,16 @@ ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
 giga|giga-SCENE||
 giga-v1|giga-SCENE-v1||
-igd-ddim10|igd-SCENE||--sampler ddim --steps 10 --rounds-n 1
+igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
+igd|igd-SCENE||
+se3dif|se3dif-SCENE||
 vgn-released|vgn||
 vgn|vgn-SCENE||
 topdown|topdown||"}
 if [ -n "${EXTRA:-}" ]; then
   ENTRIES="$ENTRIES
-igd-ddim10-n4|igd-SCENE||--sampler ddim --steps 10 --rounds-n 4
-igd-ddpm100|igd-SCENE||--sampler ddpm --steps 100 --rounds-n 1"
+igd-ddim10-n4|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 4
+igd-ddpm100|igd-SCENE-v1||--sampler ddpm --steps 100 --rounds-n 1"
 fi
 for scene in $SCENES; do
   while IFS='|' read -r label planner weights extra; do
