@@ -34,7 +34,7 @@ class DGraspPlanner(TorchPlanner):
     scene_batched_training = True
     training_needs_occupancy = True
     #: From GIGA (``igd train --init``): the tri-plane encoder and the occupancy head, by name and shape; the
-    #: pose-space heads start fresh (docs/training.md, "Transfer").
+    #: pose-space heads start fresh (docs/training.md, "Measured: IGD by transfer").
     transfer_renames = {"giga": {}}
 
     def __init__(self, config: DGraspConfig | None = None):

@@ -61,7 +61,7 @@ class SE3DiFPlanner(TorchPlanner):
     scene_batched_training = True
     training_needs_occupancy = True
     #: From GIGA (``igd train --init``): the tri-plane encoder and the occupancy head, by name and shape; the
-    #: pose-space heads start fresh (docs/training.md, "Transfer").
+    #: pose-space heads start fresh (docs/training.md, "Measured: IGD by transfer").
     transfer_renames = {"giga": {}}
 
     def __init__(self, config: SE3DiFConfig | None = None):
