@@ -5,7 +5,7 @@ grasp together with an 8-waypoint approach of the free-floating hand from a star
 approach axis, under the learned energy + smoothness + collision with the TSDF + the table. Prints the
 cost terms before and after and writes the path as an (8, 4, 4) array.
 
-    python examples/se3dif_motion.py --weights runs/train/se3dif-packed/best.ckpt --out path.npy
+    python examples/se3dif_motion.py --weights se3dif-packed --out runs/se3dif-path.npy   # or a checkpoint path
     python examples/se3dif_motion.py --random  # random tiny weights: shows the API, not a good grasp
 """
 
@@ -32,13 +32,14 @@ def box_scene() -> np.ndarray:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", help="an se3dif checkpoint (igd train's best.ckpt or a released file)")
+    parser.add_argument("--weights", help="an se3dif checkpoint path (igd train's best.pt) or a released name (se3dif-packed)")
     parser.add_argument("--random", action="store_true", help="random tiny weights instead (API demo)")
     parser.add_argument("--iterations", type=int, default=100, help="gradient steps (default: 100)")
     parser.add_argument("--out", help="write the optimised path (W, 4, 4) here (.npy)")
     args = parser.parse_args(argv)
     try:
-        from igd.planners.base import Observation, load_planner
+        import igd
+        from igd.planners.base import Observation
         from igd.planners.se3dif import SE3DiFConfig, SE3DiFPlanner
         from igd.planners.se3dif.motion import MotionConfig, refine_grasp
 
@@ -46,7 +47,9 @@ def main(argv=None) -> int:
             planner = SE3DiFPlanner(SE3DiFConfig(features=8, unet_filters=8, schedule="fast", samples=64,
                                                   noise_scale=0.05))
         elif args.weights:
-            planner = load_planner("se3dif", weights=args.weights)
+            planner = igd.load(args.weights).planner
+            if planner.name != "se3dif":
+                raise IGDError(f"{args.weights} holds a '{planner.name}' planner, not an se3dif one")
         else:
             raise IGDError("give --weights PATH (an se3dif checkpoint) or --random")
         grid = box_scene()
