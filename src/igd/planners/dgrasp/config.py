@@ -120,11 +120,6 @@ class DGraspConfig(ImplicitConfig):
         check_choice(self, "ascent", ASCENT_MODES)
 
     @property
-    def rotation_dim(self) -> int:
-        """Size of the rotation part of p: 4 (quaternion) or 6 (6D)."""
-        return 4 if self.rotation == "quat" else 6
-
-    @property
     def n_negatives(self) -> int:
         """``negatives``, or the paper's number for this loss (:data:`PAPER_NEGATIVES`)."""
         return self.negatives if self.negatives is not None else PAPER_NEGATIVES[self.aux_loss]
@@ -136,14 +131,7 @@ class DGraspConfig(ImplicitConfig):
 
     def model_kwargs(self) -> dict:
         """Keyword arguments of :class:`~igd.planners.dgrasp.model.DGraspNet`."""
-        from igd.planners.dgrasp.loss import LossSettings
-
-        settings = LossSettings(
-            negatives=self.n_negatives, labelled_negatives=self.labelled_negatives, aux_loss=self.aux_loss,
-            aux_weight=float(self.aux_weight), approach_distance=float(self.approach_distance),
-            aux_path_poses=self.aux_path_poses, aux_gap=float(self.aux_gap), aux_near_poses=self.aux_near_poses,
-            aux_position_radius=float(self.aux_position_radius), aux_rotation_radius=float(self.aux_rotation_radius))
         return dict(features=self.features, unet_depth=self.unet_depth, unet_filters=self.unet_filters,
                     plane_mapping=self.plane_mapping, n_points=self.gripper_points, points_seed=self.gripper_seed,
                     point_hidden=self.point_hidden, hidden=self.hidden, occ_hidden=self.occ_hidden,
-                    occ_blocks=self.occ_blocks, rotation=self.rotation, loss_settings=settings)
+                    occ_blocks=self.occ_blocks, rotation=self.rotation, loss_settings=self)

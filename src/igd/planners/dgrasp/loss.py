@@ -12,7 +12,7 @@ code                 paper        meaning
 ===================  ===========  ==========================================================================
 ``psi_demo``         Ψ(p_g | o)   value of a demonstrated (successful) grasp pose
 ``psi_neg``          Ψ(p_j | o)   values of the N random negative poses of the scene (uniform in the workspace)
-``settings.negatives``  N         512 without, 64 with the auxiliary loss (the paper's)
+``settings.n_negatives``  N         512 without, 64 with the auxiliary loss (the paper's)
 ``path``             p_t          poses on the demonstrated approach, from the pre-grasp pose (0.05 m back along
                                   the TCP z) to the grasp, at fraction ``s`` of the way, ``s ∈ [0, 1 − gap]``
 ``ahead``            p_{t'}       the pose ``gap`` further along the path (``t' − t = aux_gap``)
@@ -35,7 +35,6 @@ learns both. Batches: the checked scene batch (:func:`~igd.planners.common.batch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -45,26 +44,17 @@ from igd import batch_keys as keys
 from igd.lie import quat_to_rotmat, random_rotations, so3_exp
 from igd.planners.common.batches import as_scene_batch
 from igd.planners.dgrasp import poses
+from igd.planners.dgrasp.config import DGraspConfig
 
 __all__ = ["LossSettings", "aux_loss", "ce_loss", "dgrasp_loss", "random_poses", "slope_targets"]
 
 _RZ_PI = torch.tensor([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-@dataclass
-class LossSettings:
-    """The loss's settings (a copy of the config's, :meth:`DGraspConfig.model_kwargs`)."""
-
-    negatives: int = 64
-    labelled_negatives: bool = False
-    aux_loss: bool = True
-    aux_weight: float = 1.0
-    approach_distance: float = 0.05
-    aux_path_poses: int = 4
-    aux_gap: float = 0.2
-    aux_near_poses: int = 4
-    aux_position_radius: float = 0.02
-    aux_rotation_radius: float = 0.3
+#: The loss reads its settings from the planner's config (negatives resolved by
+#: :attr:`~igd.planners.dgrasp.config.DGraspConfig.n_negatives`), as IGD's loss does: one set of fields,
+#: declared and checked there. ``LossSettings(aux_gap=0.25)`` is a config with every other field at its default.
+LossSettings = DGraspConfig
 
 
 def _rand(shape, generator, like: torch.Tensor, normal: bool = False) -> torch.Tensor:
@@ -185,7 +175,7 @@ def dgrasp_loss(net, batch: Dict[str, torch.Tensor], settings: LossSettings,
     planes = net.encode(batch[keys.GRID])
     rot, pos = demonstrations(batch, net.rotation, generator)
     p_demo = poses.from_matrices(rot, pos, net.rotation)
-    p_neg = random_poses((pos.shape[0], settings.negatives), net.rotation, generator, pos)
+    p_neg = random_poses((pos.shape[0], settings.n_negatives), net.rotation, generator, pos)
     k = p_demo.shape[1]
     psi = net.value(planes, torch.cat([p_demo, p_neg], dim=1))
     psi_demo, psi_neg = psi[:, :k], psi[:, k:]
