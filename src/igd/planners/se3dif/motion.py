@@ -30,6 +30,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from igd.configs import check_int
 from igd.constants import FINGER_DEPTH, MAX_OPENING, SIZE, TABLE_HEIGHT
 from igd.errors import IGDError
 
@@ -76,10 +77,8 @@ class MotionConfig:
     """δ: the table term's length scale, metres."""
 
     def __post_init__(self):
-        if isinstance(self.waypoints, bool) or not isinstance(self.waypoints, int) or self.waypoints < 2:
-            raise IGDError(f"MotionConfig.waypoints must be an int >= 2, got {self.waypoints!r}")
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 1:
-            raise IGDError(f"MotionConfig.iterations must be an int >= 1, got {self.iterations!r}")
+        check_int(self, "waypoints", 2)
+        check_int(self, "iterations", 1)
         for name in ("lr_translation", "lr_rotation", "energy_weight", "smooth_weight", "rotation_scale",
                      "collision_weight", "table_weight", "table_margin"):
             value = getattr(self, name)
