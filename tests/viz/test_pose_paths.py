@@ -1,4 +1,5 @@
-"""The viewer's pose-path layer: the whole-pose chains of a planner with ``pose_trajectories`` (SE(3)-DiF)."""
+"""The viewer's pose-path layer: the whole-pose chains of a planner with ``pose_trajectories`` (SE(3)-DiF's Langevin
+chains, dGrasp's gradient-ascent paths)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ def test_pose_paths_layer(se3dif, grid):
     data = page_data(layers)["posepaths"]
     assert len(data["samples"]) == 3 and data["steps"] == steps and len(data["s"]) == 6 * len(d["segments"])
     assert "posepaths-box" in render_html(layers)
+
+
+@pytest.mark.parametrize("ascent", ["sequential", "synchronous"])
+def test_dgrasp_ascent_paths_layer(grid, ascent):
+    """dGrasp's viewer draws the ascent of several initial poses: one track per pose, from its start to its end."""
+    from tiny_planners import tiny_planner
+
+    dgrasp = tiny_planner("dgrasp", ascent=ascent, position_steps=3, rotation_steps=2)
+    obs = Observation(np.array(grid))
+    layers = compute_layers(dgrasp, obs, dgrasp.plan(obs), top=2, samples=4, seed=3)
+    steps = 5 if ascent == "sequential" else 3
+    assert layers.pose_paths.shape == (steps + 1, 4, 4, 4) and layers.traj_quats is None
+    np.testing.assert_array_equal(layers.pose_paths, dgrasp.pose_trajectories(obs.grid, n=4, seed=3))
+    moved = np.linalg.norm(layers.pose_paths[-1, :, :3, 3] - layers.pose_paths[0, :, :3, 3], axis=-1)
+    assert (moved > 0).all(), "every initial pose climbs Ψ"
+    d = drawables(layers)["pose_paths"]
+    assert len(d["segments"]) == 4 * (steps + 5)
+    np.testing.assert_allclose(d["segments"][0, 0], layers.pose_paths[0, 0, :3, 3])
+    assert len(page_data(layers)["posepaths"]["samples"]) == 4 and "posepaths-box" in render_html(layers)
 
 
 def test_igd_view_has_no_pose_paths(igd_planner, grid):
