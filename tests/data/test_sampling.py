@@ -242,3 +242,33 @@ def test_fast_options_out_of_range_are_one_line_errors(field, value):
 
     with pytest.raises(IGDError, match=f"FastOptions.{field} must be"):
         FastOptions(**{field: value})
+
+
+def test_the_collision_only_hand_labels_the_same_trials_to_the_bit(sim):
+    """The hand without visual meshes (``collision_hand``, on by default) is the same body: every
+    simulated trial ends the same, widths to the last bit; the labeller puts the sim's hand back."""
+    from igd.data.generate import GenerateConfig, build_scene, scene_seed_sequence
+    from igd.sim.gripper import hand_urdf_path
+
+    cfg = GenerateConfig(out="unused", scene="packed", objects="blocks", seed=3, workers=1)
+    rng = np.random.default_rng(scene_seed_sequence(cfg.seed, 0))
+    _, points, normals = build_scene(sim, rng)
+    candidates = [sample_grasp_point(points, normals, rng) for _ in range(12)]
+    runs = {}
+    for collision_hand in (False, True):
+        labeller = make_labeller("fast", collision_hand=collision_hand)
+        labeller.begin(sim)
+        assert sim.gripper.urdf == hand_urdf_path(visual=not collision_hand)
+        try:
+            runs[collision_hand] = ([labeller.label(p, n) for p, n in candidates], labeller.counts)
+        finally:
+            labeller.end()
+        assert sim.gripper.urdf == hand_urdf_path()  # the benchmark's hand again
+    (full, c_full), (bare, c_bare) = runs[False], runs[True]
+    assert c_bare.simulated == c_full.simulated >= 3 and c_bare.steps == c_full.steps
+    assert any(p.label == 1 for p in full), "a success was simulated"
+    for a, b in zip(full, bare):
+        assert (a.label, a.successes, a.causes, a.width) == (b.label, b.successes, b.causes, b.width)
+        np.testing.assert_array_equal(a.quat, b.quat)
+    text = hand_urdf_path(visual=False).read_text()
+    assert "<visual" not in text and text.count("<collision") == 3 and text.count("<inertial") == 3

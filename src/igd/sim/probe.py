@@ -7,7 +7,7 @@ PyBullet's banners (:mod:`igd.sim.bullet`).
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class ProbeWorld:
 
         self.world = World()
         p = self.world.p
-        self.hand = self.world.load_urdf(hand_urdf_path(), Transform(Rotation.identity(), [0.0, 0.0, 3.0]))
+        self.hand = self.world.load_urdf(hand_urdf_path(visual=False), Transform(Rotation.identity(), [0.0, 0.0, 3.0]))
         names = {p.getJointInfo(self.hand, j)[1].decode(): j for j in range(p.getNumJoints(self.hand))}
         for name in KEEP_JOINTS:  # fully open
             p.resetJointState(self.hand, names[name], 0.5 * MAX_OPENING, 0.0)
@@ -71,6 +71,23 @@ class ProbeWorld:
         from igd.sim.gripper import T_TCP_BODY
 
         self.world.set_pose(self.hand, T_world_tcp * T_TCP_BODY)
+
+    def approach_penetrates(self, T_world_tcp: Transform, backs: Sequence[float], depth: float) -> bool:
+        """The hand penetrates a body deeper than ``-depth`` at any of the poses ``T_world_tcp ·
+        Trans(0, 0, −b)``, ``b`` in ``backs`` (checked in that order; True at the first). The same test
+        as :meth:`place_hand` + :meth:`hand_penetrates` per pose, with the poses composed in numpy
+        (every pose has the grasp's rotation; the TCP-to-body offset is a translation)."""
+        from igd.sim.gripper import T_TCP_BODY
+
+        p = self.world.p
+        rot = T_world_tcp.rotation.as_matrix()
+        quat = T_world_tcp.quat.tolist()
+        body_at_grasp = T_world_tcp.translation + rot @ T_TCP_BODY.translation
+        for back in backs:
+            p.resetBasePositionAndOrientation(self.hand, (body_at_grasp - back * rot[:, 2]).tolist(), quat)
+            if self.hand_penetrates(depth):
+                return True
+        return False
 
     def hand_penetrates(self, depth: float) -> bool:
         """The hand where it is penetrates a body deeper than ``-depth`` (``depth < 0``)."""
