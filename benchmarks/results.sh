@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
 # comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1),
-# IGD's first release (DDIM 10 steps, N = 1) and its current one (igd-pile is still the first), SE(3)-DiF
-# and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
+# IGD's first release (DDIM 10 steps, N = 1) and its current one (igd-pile is still the first), SE(3)-DiF,
+# dGrasp and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
 # objects). Resumable: rerun the same command to continue a killed run.
 #   bash benchmarks/results.sh                 -> runs/results/<scene>/<label>/
@@ -22,6 +22,7 @@ giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
 igd|igd-SCENE||
 se3dif|se3dif-SCENE||
+dgrasp|dgrasp-SCENE||
 vgn-released|vgn||
 vgn|vgn-SCENE||
 topdown|topdown||"}
