@@ -15,7 +15,7 @@ def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
             "igd-pile", "igd-packed", "igd-packed-v1", "igd-pile-v1", "se3dif-pile", "se3dif-packed",
-            "dgrasp-packed",
+            "dgrasp-pile", "dgrasp-packed",
             "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
             "topdown"} == set(released.RELEASED)
     for entry in released.RELEASED.values():

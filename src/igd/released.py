@@ -86,6 +86,7 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _first("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _own("se3dif", "pile", "SE(3)-DiffusionFields on scene features"),
     _own("se3dif", "packed", "SE(3)-DiffusionFields on scene features"),
+    _own("dgrasp", "pile", "dGrasp (an implicit grasp policy) on scene features"),
     _own("dgrasp", "packed", "dGrasp (an implicit grasp policy) on scene features"),
     _authors("giga", "packed", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
     _authors("giga", "pile", "GIGA's authors' weights (Jiang et al., RSS 2021)"),
