@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
 # comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1),
-# IGD's first release (DDIM 10 steps, N = 1) and its current one (igd-pile is still the first), SE(3)-DiF,
+# IGD's first release (DDIM 10 steps, N = 1) and its current one (warm-started from our GIGA, N = 4), SE(3)-DiF,
 # dGrasp and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
 # objects). Resumable: rerun the same command to continue a killed run.

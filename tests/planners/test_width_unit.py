@@ -122,14 +122,14 @@ def test_the_script_refuses_other_planners(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["giga-packed", "giga-pile", "giga-packed-v1", "giga-pile-v1", "igd-packed",
-                                  "igd-packed-v1", "igd-pile"])
+                                  "igd-packed-v1", "igd-pile", "igd-pile-v1"])
 def test_released_weights_record_their_units(name):
     """Our released GIGA and IGD weights were converted (benchmarks/convert_width_unit.py): no load-time change."""
     config = read_checkpoint(ROOT / "weights" / f"{name}.pt")["config"]
     assert config["width_unit"] == "workspace" and config["plane_mapping"] == "ours"
 
 
-@pytest.mark.parametrize("name", ["giga-packed-v1", "giga-pile-v1", "igd-packed-v1", "igd-pile"])
+@pytest.mark.parametrize("name", ["giga-packed-v1", "giga-pile-v1", "igd-packed-v1", "igd-pile-v1"])
 def test_the_cards_state_the_converted_files(name):
     import hashlib
     import re
