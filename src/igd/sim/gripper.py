@@ -93,7 +93,7 @@ class Gripper:
         self.constraint = p.createConstraint(self.uid, -1, -1, -1, pybullet.JOINT_FIXED, [0, 0, 0], [0, 0, 0],
                                              T_world_body.translation.tolist(), [0, 0, 0, 1],
                                              T_world_body.quat.tolist())
-        self._update_constraint(T_world_tcp)
+        self.line_constraint(T_world_tcp.rotation)(T_world_tcp.translation)
         gear = p.createConstraint(self.uid, self.joints["panda_finger_joint1"], self.uid,
                                   self.joints["panda_finger_joint2"], pybullet.JOINT_GEAR, [1, 0, 0],
                                   [0, 0, 0], [0, 0, 0])
@@ -109,12 +109,6 @@ class Gripper:
             self.uid = None
 
     # ---- control ----
-    def _update_constraint(self, T_world_tcp: Transform) -> None:
-        T_world_body = T_world_tcp * T_TCP_BODY
-        self.world.p.changeConstraint(self.constraint, jointChildPivot=T_world_body.translation.tolist(),
-                                      jointChildFrameOrientation=T_world_body.quat.tolist(),
-                                      maxForce=CONSTRAINT_FORCE)
-
     def set_opening_target(self, width: float) -> None:
         for name in KEEP_JOINTS:
             self.world.p.setJointMotorControl2(self.uid, self.joints[name], pybullet.POSITION_CONTROL,
@@ -124,9 +118,9 @@ class Gripper:
         return self.world.get_pose(self.uid) * T_BODY_TCP
 
     def line_constraint(self, rotation) -> Callable[[np.ndarray], None]:
-        """A setter of the constraint target for TCP positions at a fixed ``rotation`` (a straight move):
-        the body's orientation and its offset from the TCP are computed once, with the operations of
-        :meth:`_update_constraint`, so each call sets the same numbers as it would, to the bit."""
+        """A setter of the constraint target for TCP positions at a fixed ``rotation`` (a straight move, or
+        one pose): the body's orientation and its offset from the TCP are computed once, and each call
+        sets the numbers of ``T_world_tcp · T_TCP_BODY`` to the bit (the same operations, in the same order)."""
         body = Transform(rotation, np.zeros(3)) * T_TCP_BODY
         offset, quat = body.translation, body.quat.tolist()
         change = self.world.p.changeConstraint

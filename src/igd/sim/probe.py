@@ -67,16 +67,11 @@ class ProbeWorld:
             self.world.set_pose(box, pose)
             self.bodies.append(box)
 
-    def place_hand(self, T_world_tcp: Transform) -> None:
-        from igd.sim.gripper import T_TCP_BODY
-
-        self.world.set_pose(self.hand, T_world_tcp * T_TCP_BODY)
-
     def approach_penetrates(self, T_world_tcp: Transform, backs: Sequence[float], depth: float) -> bool:
         """The hand penetrates a body deeper than ``-depth`` at any of the poses ``T_world_tcp ·
-        Trans(0, 0, −b)``, ``b`` in ``backs`` (checked in that order; True at the first). The same test
-        as :meth:`place_hand` + :meth:`hand_penetrates` per pose, with the poses composed in numpy
-        (every pose has the grasp's rotation; the TCP-to-body offset is a translation)."""
+        Trans(0, 0, −b)``, ``b`` in ``backs`` (checked in that order; True at the first): the hand's body
+        placed at each pose, then :meth:`hand_penetrates`. The poses are composed in numpy (every pose
+        has the grasp's rotation; the TCP-to-body offset is a translation)."""
         from igd.sim.gripper import T_TCP_BODY
 
         p = self.world.p
