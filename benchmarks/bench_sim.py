@@ -1,4 +1,5 @@
-"""Simulator costs: grasp trials per core-second (full and early-aborted) and render time.
+"""Simulator costs: grasp trials per core-second (full and early-aborted), render time, and the load of
+the hand with and without its visual meshes (the fast labeller loads the latter).
 
 Runs in one process on one core (PyBullet is single-threaded). A "full" trial runs every phase of
 the trial in docs/simulator.md (spawn, approach, close, lift) on a top-down grasp of a lone object;
@@ -19,6 +20,7 @@ import numpy as np
 from igd.constants import FINGER_DEPTH, TABLE_HEIGHT
 from igd.geometry import Rotation, Transform
 from igd.perception.camera import DEFAULT_INTRINSIC, side_view_extrinsic
+from igd.sim.gripper import hand_urdf_path
 from igd.sim.simulation import ClutterRemovalSim
 
 DOWN = Rotation.from_euler("x", np.pi)
@@ -55,6 +57,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--renders", type=int, default=20)
+    ap.add_argument("--loads", type=int, default=100, help="hand loads timed per URDF")
     ap.add_argument("--objects", default="packed/test")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -72,6 +75,14 @@ def main() -> None:
     cpu = time.process_time() - tic
     print(f"{'render 640x480 (tiny)':<28}{args.renders:>6}{cpu:>10.2f}{args.renders / cpu:>12.1f}  "
           f"{1000 * cpu / args.renders:.1f} ms each")
+    for visual in (True, False):
+        urdf, pose = hand_urdf_path(visual=visual), Transform(Rotation.identity(), [0.15, 0.15, 0.5])
+        tic = time.process_time()
+        for _ in range(args.loads):
+            sim.world.remove_body(sim.world.load_urdf(urdf, pose, name="hand"))
+        cpu = time.process_time() - tic
+        what = "hand load + remove" + ("" if visual else " (no visual)")
+        print(f"{what:<28}{args.loads:>6}{cpu:>10.2f}{args.loads / cpu:>12.1f}  {1000 * cpu / args.loads:.2f} ms each")
     sim.close()
 
 

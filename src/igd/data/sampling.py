@@ -265,8 +265,9 @@ class FastOptions:
     #: a grasp still holding (opening > 8 mm, in contact) after this many 2 mm lift increments (of
     #: the 50 of a 10 cm lift) counts as held: no slip was seen after 4 cm (docs/data.md); 0 = full lift
     lift_increments: int = 20
-    #: load the trial's hand without its visual meshes (0.7 against 8 ms a load; nothing renders during
-    #: labelling): the same bodies, inertias and contacts, so the same trials to the bit (tested)
+    #: load the trial's hand without its visual meshes (a tenth of the load, benchmarks/bench_sim.py;
+    #: nothing renders during labelling): the same bodies, inertias and contacts, so the same trials
+    #: to the bit (tested)
     collision_hand: bool = True
 
     def __post_init__(self):

@@ -44,7 +44,7 @@ def hand_urdf_path(visual: bool = True) -> Path:
 
     ``visual=False``: the same hand without its ``<visual>`` elements (collision shapes, inertias,
     joints and contact parameters unchanged, so the dynamics are the same). Loading it takes about a
-    tenth of the time (0.7 against 8 ms: the visual meshes are most of ``loadURDF``'s parsing); for
+    tenth of the time (``benchmarks/bench_sim.py``: the visual meshes are most of ``loadURDF``'s parsing); for
     simulations that never render the hand (the fast labeller's trials, the probe world)."""
     data = Path(pybullet_data.getDataPath()) / "franka_panda"
     suffix = "" if visual else "_collision"
