@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
-# comparators nobody here trained), VGN's original release, our VGN, GIGA (and its first release, -v1),
+# comparators nobody here trained), VGN's original release, our VGN, GIGA from scratch (and its first release,
+# -v1) and the authors' packed GIGA fine-tuned here (`giga-packed`),
 # IGD's first release (DDIM 10 steps, N = 1) and its current one (warm-started from our GIGA, N = 4), SE(3)-DiF,
 # dGrasp and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
@@ -14,10 +15,12 @@ ROUNDS=${ROUNDS:-20}
 OUT=${OUT:-runs/results}
 SCENES=${SCENES:-"packed pile"}
 WORKERS=${WORKERS:-2}
-# label|planner (a released name or a type; SCENE is replaced)|weights (for a type)|extra options
+# label|planner (a released name or a type; SCENE is replaced)|weights (for a type)|extra options;
+# label@packed runs on that scene type only
 ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
-giga|giga-SCENE||
+giga|giga-SCENE-scratch||
+giga-authors-init@packed|giga-SCENE||
 giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
 igd|igd-SCENE||
@@ -34,6 +37,10 @@ fi
 for scene in $SCENES; do
   while IFS='|' read -r label planner weights extra; do
     [ -z "$label" ] && continue
+    if [[ "$label" == *@* ]]; then  # label@scene: a cell of that scene type only
+      [ "${label#*@}" = "$scene" ] || continue
+      label=${label%@*}
+    fi
     weights_opt=(); [ -n "$weights" ] && weights_opt=(--weights "${weights//SCENE/$scene}")
     # shellcheck disable=SC2086
     .venv/bin/igd bench --planner "${planner//SCENE/$scene}" "${weights_opt[@]}" --scene "$scene" \

@@ -64,6 +64,20 @@ def _first(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            f"{label} trained here on 100 {scene} scenes, the first release (kept loadable by name)")
 
 
+def _scratch(planner: str, scene: str, label: str, filename: str | None = None) -> ReleasedPlanner:
+    # filename: where the default name (planner-scene) is itself the model trained from scratch, the same file
+    name = f"{planner}-{scene}-scratch"
+    return ReleasedPlanner(name, planner, filename or f"{name}.pt",
+                           f"{label} trained here from scratch on our {scene} scenes, no authors' weights "
+                           "(kept loadable by name)")
+
+
+def _transfer(planner: str, scene: str, label: str) -> ReleasedPlanner:
+    name = f"{planner}-{scene}"
+    return ReleasedPlanner(name, planner, f"{name}.pt",
+                           f"{label} initialised from GIGA's authors' weights, fine-tuned here on our {scene} scenes")
+
+
 def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
     name = f"{planner}-{scene}-authors"
     return ReleasedPlanner(name, planner, f"{name}.pt", f"{label}, released for {scene} scenes; not trained here")
@@ -76,7 +90,9 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _own("vgn", "pile", "VGN"),
     _own("vgn", "packed", "VGN"),
     _own("giga", "pile", "GIGA"),
-    _own("giga", "packed", "GIGA"),
+    _scratch("giga", "pile", "GIGA", "giga-pile.pt"),
+    _transfer("giga", "packed", "GIGA"),
+    _scratch("giga", "packed", "GIGA"),
     _first("giga", "pile", "GIGA"),
     _first("giga", "packed", "GIGA"),
     _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
