@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
-    assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1", "giga-packed-scratch", "giga-pile-scratch",
+    assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
+            "giga-packed-scratch", "giga-pile-scratch",
             "igd-pile", "igd-packed", "igd-packed-v1", "igd-pile-v1", "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",
             "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
@@ -28,6 +29,18 @@ def test_vgn_resolves_to_the_checkout_weights():
         pytest.skip("weights/vgn_conv.pth is missing")
     kind, path, label = released.resolve("vgn")
     assert (kind, label) == ("vgn", "vgn") and path.resolve() == (ROOT / "weights" / "vgn_conv.pth").resolve()
+
+
+def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkeypatch, tmp_path):
+    """giga-packed is a transfer, so its from-scratch model has a file of its own; on pile, where the default
+    is itself from scratch, the -scratch name loads the same file."""
+    for name in ("giga-pile.pt", "giga-packed.pt", "giga-packed-scratch.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
+    assert released.resolve("giga-pile-scratch")[1] == released.resolve("giga-pile")[1] == tmp_path / "giga-pile.pt"
+    assert released.resolve("giga-packed-scratch")[1] == tmp_path / "giga-packed-scratch.pt"
+    assert "authors" in released.RELEASED["giga-packed"].description
+    assert "from scratch" in released.RELEASED["giga-packed-scratch"].description
 
 
 def test_weights_env_folder_comes_first(monkeypatch, tmp_path):
