@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
 # comparators nobody here trained), VGN's original release, our VGN, GIGA from scratch (and its first release,
-# -v1) and the authors' packed GIGA fine-tuned here (`giga-packed`),
+# -v1) and the authors' GIGA fine-tuned here (`giga-packed`, `giga-pile`),
 # IGD's first release (DDIM 10 steps, N = 1) and its current one (warm-started from our GIGA, N = 4), SE(3)-DiF,
 # dGrasp and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
@@ -20,7 +20,7 @@ WORKERS=${WORKERS:-2}
 ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
 giga|giga-SCENE-scratch||
-giga-authors-init@packed|giga-SCENE||
+giga-authors-init|giga-SCENE||
 giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
 igd|igd-SCENE||

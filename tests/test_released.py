@@ -32,15 +32,15 @@ def test_vgn_resolves_to_the_checkout_weights():
 
 
 def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkeypatch, tmp_path):
-    """giga-packed is a transfer, so its from-scratch model has a file of its own; on pile, where the default
-    is itself from scratch, the -scratch name loads the same file."""
-    for name in ("giga-pile.pt", "giga-packed.pt", "giga-packed-scratch.pt"):
+    """giga-packed and giga-pile are transfers, so their from-scratch models have files of their own."""
+    for name in ("giga-pile.pt", "giga-pile-scratch.pt", "giga-packed.pt", "giga-packed-scratch.pt"):
         (tmp_path / name).write_bytes(b"x")
     monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
-    assert released.resolve("giga-pile-scratch")[1] == released.resolve("giga-pile")[1] == tmp_path / "giga-pile.pt"
-    assert released.resolve("giga-packed-scratch")[1] == tmp_path / "giga-packed-scratch.pt"
-    assert "authors" in released.RELEASED["giga-packed"].description
-    assert "from scratch" in released.RELEASED["giga-packed-scratch"].description
+    for scene in ("packed", "pile"):
+        assert released.resolve(f"giga-{scene}")[1] == tmp_path / f"giga-{scene}.pt"
+        assert released.resolve(f"giga-{scene}-scratch")[1] == tmp_path / f"giga-{scene}-scratch.pt"
+        assert "authors" in released.RELEASED[f"giga-{scene}"].description
+        assert "from scratch" in released.RELEASED[f"giga-{scene}-scratch"].description
 
 
 def test_weights_env_folder_comes_first(monkeypatch, tmp_path):
