@@ -15,7 +15,7 @@ def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
             "giga-packed-scratch", "giga-pile-scratch",
-            "igd-pile", "igd-packed", "igd-packed-v1", "igd-pile-v1", "se3dif-pile", "se3dif-packed",
+            "igd-pile", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1", "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",
             "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
             "topdown"} == set(released.RELEASED)
@@ -41,6 +41,9 @@ def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkey
         assert released.resolve(f"giga-{scene}-scratch")[1] == tmp_path / f"giga-{scene}-scratch.pt"
         assert "authors" in released.RELEASED[f"giga-{scene}"].description
         assert "from scratch" in released.RELEASED[f"giga-{scene}-scratch"].description
+    (tmp_path / "igd-packed-scratch.pt").write_bytes(b"x")
+    assert released.resolve("igd-packed-scratch") == ("igd", tmp_path / "igd-packed-scratch.pt", "igd-packed-scratch")
+    assert "authors" in released.RELEASED["igd-packed"].description
 
 
 def test_weights_env_folder_comes_first(monkeypatch, tmp_path):

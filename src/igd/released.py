@@ -75,7 +75,8 @@ def _scratch(planner: str, scene: str, label: str, filename: str | None = None) 
 def _transfer(planner: str, scene: str, label: str) -> ReleasedPlanner:
     name = f"{planner}-{scene}"
     return ReleasedPlanner(name, planner, f"{name}.pt",
-                           f"{label} initialised from GIGA's authors' weights, fine-tuned here on our {scene} scenes")
+                           f"{label} initialised from GIGA's authors' weights (the tensors that match), trained here "
+                           f"on our {scene} scenes")
 
 
 def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
@@ -96,7 +97,8 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _first("giga", "pile", "GIGA"),
     _first("giga", "packed", "GIGA"),
     _own("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
-    _own("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    _transfer("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    _scratch("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _own("se3dif", "pile", "SE(3)-DiffusionFields on scene features"),
