@@ -2,7 +2,7 @@
 # Every released planner in one run of our benchmark: the authors' GIGA and GIGA's retrained VGN (the
 # comparators nobody here trained), VGN's original release, our VGN, GIGA from scratch (and its first release,
 # -v1) and the authors' GIGA fine-tuned here (`giga-packed`, `giga-pile`),
-# IGD's first release (DDIM 10 steps, N = 1) and its current one (warm-started from our GIGA, N = 4), SE(3)-DiF,
+# IGD's first release (DDIM 10 steps, N = 1), IGD warm-started from our GIGA and (packed) from the authors' (N = 4), SE(3)-DiF,
 # dGrasp and the non-learned topdown floor, on both scene types, side view with dex noise, seeds 0-4 x ROUNDS
 # rounds (100 rounds per cell by default). Every planner plays the same scenes (same seeds, same
 # objects). Resumable: rerun the same command to continue a killed run.
@@ -23,7 +23,9 @@ giga|giga-SCENE-scratch||
 giga-authors-init|giga-SCENE||
 giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
-igd|igd-SCENE||
+igd-authors-init-d8-e20-n4@packed|igd-packed||
+igd-giga-init-n4@packed|igd-packed-scratch||
+igd-giga-init-n4@pile|igd-pile||
 se3dif|se3dif-SCENE||
 dgrasp|dgrasp-SCENE||
 vgn-released|vgn||
