@@ -64,10 +64,9 @@ def _first(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            f"{label} trained here on 100 {scene} scenes, the first release (kept loadable by name)")
 
 
-def _scratch(planner: str, scene: str, label: str, filename: str | None = None) -> ReleasedPlanner:
-    # filename: where the default name (planner-scene) is itself the model trained from scratch, the same file
+def _scratch(planner: str, scene: str, label: str) -> ReleasedPlanner:
     name = f"{planner}-{scene}-scratch"
-    return ReleasedPlanner(name, planner, filename or f"{name}.pt",
+    return ReleasedPlanner(name, planner, f"{name}.pt",
                            f"{label} trained here from scratch on our {scene} scenes, no authors' weights "
                            "(kept loadable by name)")
 
