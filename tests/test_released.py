@@ -15,7 +15,8 @@ def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
             "giga-packed-scratch", "giga-pile-scratch",
-            "igd-pile", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1", "se3dif-pile", "se3dif-packed",
+            "igd-pile", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1",
+            "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",
             "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
             "topdown"} == set(released.RELEASED)
@@ -32,18 +33,15 @@ def test_vgn_resolves_to_the_checkout_weights():
 
 
 def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkeypatch, tmp_path):
-    """giga-packed and giga-pile are transfers, so their from-scratch models have files of their own."""
-    for name in ("giga-pile.pt", "giga-pile-scratch.pt", "giga-packed.pt", "giga-packed-scratch.pt"):
-        (tmp_path / name).write_bytes(b"x")
+    """giga-packed, giga-pile and igd-packed are transfers, so their models trained without the authors'
+    weights have files of their own."""
     monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
-    for scene in ("packed", "pile"):
-        assert released.resolve(f"giga-{scene}")[1] == tmp_path / f"giga-{scene}.pt"
-        assert released.resolve(f"giga-{scene}-scratch")[1] == tmp_path / f"giga-{scene}-scratch.pt"
-        assert "authors" in released.RELEASED[f"giga-{scene}"].description
-        assert "from scratch" in released.RELEASED[f"giga-{scene}-scratch"].description
-    (tmp_path / "igd-packed-scratch.pt").write_bytes(b"x")
-    assert released.resolve("igd-packed-scratch") == ("igd", tmp_path / "igd-packed-scratch.pt", "igd-packed-scratch")
-    assert "authors" in released.RELEASED["igd-packed"].description
+    for planner, scene in (("giga", "packed"), ("giga", "pile"), ("igd", "packed")):
+        for name in (f"{planner}-{scene}", f"{planner}-{scene}-scratch"):
+            (tmp_path / f"{name}.pt").write_bytes(b"x")
+            assert released.resolve(name) == (planner, tmp_path / f"{name}.pt", name)
+        assert "authors" in released.RELEASED[f"{planner}-{scene}"].description
+        assert "from scratch" in released.RELEASED[f"{planner}-{scene}-scratch"].description
 
 
 def test_weights_env_folder_comes_first(monkeypatch, tmp_path):
