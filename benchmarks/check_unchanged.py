@@ -29,7 +29,8 @@ TIMING = ("integration_time", "planning_time")
 DEFAULT_PLANNERS = ("topdown", "vgn", "vgn-packed", "giga-packed", "igd-packed", "giga-packed-authors",
                     "vgn-packed-authors", "vgn-pile", "giga-pile", "igd-pile", "giga-pile-authors",
                     "vgn-pile-authors", "giga-packed-v1", "giga-pile-v1",
-                    "giga-packed-scratch", "giga-pile-scratch", "igd-packed-scratch")
+                    "giga-packed-scratch", "giga-pile-scratch", "igd-packed-scratch",
+                    "igd-pile-scratch")
 
 
 def strip(path: Path) -> list[list[str]]:

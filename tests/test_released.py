@@ -15,7 +15,7 @@ def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
             "giga-packed-scratch", "giga-pile-scratch",
-            "igd-pile", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1",
+            "igd-pile", "igd-pile-scratch", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1",
             "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",
             "giga-packed-authors", "giga-pile-authors", "vgn-packed-authors", "vgn-pile-authors",
@@ -33,10 +33,10 @@ def test_vgn_resolves_to_the_checkout_weights():
 
 
 def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkeypatch, tmp_path):
-    """giga-packed, giga-pile and igd-packed are transfers, so their models trained without the authors'
-    weights have files of their own."""
+    """giga-packed, giga-pile, igd-packed and igd-pile are transfers, so their models trained without the
+    authors' weights have files of their own."""
     monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
-    for planner, scene in (("giga", "packed"), ("giga", "pile"), ("igd", "packed")):
+    for planner, scene in (("giga", "packed"), ("giga", "pile"), ("igd", "packed"), ("igd", "pile")):
         for name in (f"{planner}-{scene}", f"{planner}-{scene}-scratch"):
             (tmp_path / f"{name}.pt").write_bytes(b"x")
             assert released.resolve(name) == (planner, tmp_path / f"{name}.pt", name)
