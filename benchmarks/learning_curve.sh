@@ -6,7 +6,7 @@
 # side view, dex, seeds 0-4 x ROUNDS) beside its other cells, and the curve plotted.
 #   bash benchmarks/learning_curve.sh                      -> GIGA on packed, 50 100 300 708 scenes
 #   PLANNER=igd SIZES="100 300" bash benchmarks/learning_curve.sh
-#   SCENE=pile DATA=data/processed/pile-train-seed0-dex bash benchmarks/learning_curve.sh
+#   SCENE=pile DATA=data/processed/pile-train-seed0-2000-dex SIZES="100 300 600 1800" bash benchmarks/learning_curve.sh
 # Resumable: a killed training or benchmark continues where it stopped when the command is rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
