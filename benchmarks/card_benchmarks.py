@@ -24,7 +24,7 @@ CARDS = {
     "giga-packed": ("giga-authors-init", "packed", None),
     "giga-packed-scratch": ("giga", "packed", None),
     "giga-pile": ("giga-authors-init", "pile", None),
-    "giga-pile-scratch": ("giga", "pile", None),
+    "giga-pile-scratch": ("giga-2000-neg-e20", "pile", None),
     "igd-packed": ("igd-authors-init-d8-e20-n4", "packed", None),
     "igd-packed-scratch": ("igd-giga-init-n4", "packed", None),
     "igd-pile": ("igd-authors-init-2000-d8-e8-n4", "pile", None),

@@ -19,7 +19,8 @@ WORKERS=${WORKERS:-2}
 # label@packed runs on that scene type only
 ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
-giga|giga-SCENE-scratch||
+giga@packed|giga-packed-scratch||
+giga-2000-neg-e20@pile|giga-pile-scratch||
 giga-authors-init|giga-SCENE||
 giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
