@@ -5,8 +5,9 @@
         --out docs/img/learning-curve-giga-packed.png
 
 Each ``N=FOLDER`` is one size: its ``summary.json`` gives the GSR (mean over seeds) and its spread (the
-standard deviation over seeds, drawn as an error bar); ``--reference`` folders are drawn as horizontal
-bands (mean ± spread). Prints the table in Markdown.
+standard deviation over seeds, drawn as an error bar); the sizes of each planner (the ``planner`` its
+summary names: GIGA's and IGD's curves on one plot) make one line. ``--reference`` folders are drawn as
+horizontal bands (mean ± spread). Prints the table in Markdown.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def main() -> None:
     import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [n for n, _ in points]
-    ax.errorbar(xs, [s["gsr"] for _, s in points], yerr=[s["gsr_std"] for _, s in points], marker="o",
-                capsize=3, label=f"{points[0][1]['planner']} from scratch (ours)")
+    xs = sorted({n for n, _ in points})
+    planners = list(dict.fromkeys(s["planner"] for _, s in points))  # in the order given
+    for planner in planners:
+        mine = [(n, s) for n, s in points if s["planner"] == planner]
+        ax.errorbar([n for n, _ in mine], [s["gsr"] for _, s in mine], yerr=[s["gsr_std"] for _, s in mine],
+                    marker="o", capsize=3, label=f"{planner} from scratch (ours)")
     for (name, s), colour in zip(refs, ("tab:green", "tab:gray", "tab:red", "tab:purple")):
         ax.axhline(s["gsr"], color=colour, linestyle="--", label=f"{name} ({s['gsr']:.1f})")
         ax.axhspan(s["gsr"] - s["gsr_std"], s["gsr"] + s["gsr_std"], color=colour, alpha=0.1)
@@ -63,12 +67,14 @@ def main() -> None:
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=120)
-    print("| training scenes | GSR % (± sd over seeds) | DR % | attempts |")
-    print("|---|---|---|---|")
-    for n, s in points:
-        print(f"| {n} | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} |")
+    print("| planner | training scenes | GSR % (± sd over seeds) | DR % | attempts | empty |")
+    print("|---|---|---|---|---|---|")
+    for n, s in sorted(points, key=lambda p: (planners.index(p[1]["planner"]), p[0])):
+        print(f"| {s['planner']} | {n} | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} | "
+              f"{s.get('causes', {}).get('empty', 'n/a')} |")
     for name, s in refs:
-        print(f"| {name} | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} |")
+        print(f"| {name} | – | {s['gsr']:.1f} ± {s['gsr_std']:.1f} | {s['dr']:.1f} | {s['attempts']} | "
+              f"{s.get('causes', {}).get('empty', 'n/a')} |")
     print(f"plot: {args.out}")
 
 

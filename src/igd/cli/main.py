@@ -16,7 +16,8 @@ import igd
 from igd.cli._common import ArgumentParser, run_command
 
 #: The verbs, in the order ``igd --help`` lists them; each is the module ``igd.cli.<name>``.
-COMMANDS = ("demo", "detect", "serve", "view", "bench", "report", "generate", "process", "train", "evaluate", "objects")
+COMMANDS = ("demo", "detect", "serve", "view", "bench", "report", "generate", "process", "train", "mine", "evaluate",
+            "objects")
 
 
 def _add_command(subparsers, name: str) -> None:

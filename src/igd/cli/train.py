@@ -17,6 +17,11 @@ examples:
   igd train --planner giga --data data/processed/packed-train-dex --out runs/giga-neg --epochs 12 \
       --dropped-negatives 32 --certain-negatives 32
 
+  # GIGA fine-tuned on the grasps it would execute on its training scenes, labelled (igd mine), 16 per item
+  igd mine runs/giga-neg/best.pt --data data/processed/packed-train-dex --name giga-neg --per-scene 16
+  igd train --planner giga --init runs/giga-neg/best.pt --data data/processed/packed-train-dex \
+      --out runs/giga-mined --epochs 5 --dropped-negatives 32 --certain-negatives 32 --mined giga-neg --mined-rows 16
+
   # continue a killed run (same settings; more --epochs is allowed)
   igd train --planner igd --data data/pile/processed --out runs/igd --epochs 12 --resume
 
@@ -65,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--certain-negatives", type=int, default=0, metavar="C",
       help="per scene item, C certain negatives over the volume (PROCESSED/negatives/, same command): label 0, "
            "quality / affordance only; training split only (default: 0)")
+    p("--mined", metavar="NAME", help="a mined set of the processed root (PROCESSED/mined/NAME/, made by "
+      "'igd mine CHECKPOINT --data PROCESSED --name NAME'): the grasps a trained planner would execute, labelled")
+    p("--mined-rows", type=int, default=0, metavar="M",
+      help="per scene item, M rows from the scene's mined set (--mined); training split only (default: 0)")
     p("--train-scenes", type=int, metavar="N", help="train on the first N training scenes of each root (scene-id "
       "order: nested subsets, for learning curves); validation keeps the whole split (default: all)")
     p("--occ-points", type=int, default=2048, help="occupancy points per scene (giga, igd; default: 2048)")
@@ -105,7 +114,8 @@ def config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size, grasps_per_scene=args.grasps_per_scene, lr=args.lr,
         weight_decay=args.weight_decay, max_steps=args.max_steps, val_every=args.val_every,
         log_every=args.log_every, dropped_negatives=args.dropped_negatives,
-        certain_negatives=args.certain_negatives, train_scenes=args.train_scenes, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
+        certain_negatives=args.certain_negatives, mined=args.mined, mined_rows=args.mined_rows,
+        train_scenes=args.train_scenes, occ_points=args.occ_points, augment=args.augment, workers=args.workers,
         init=init, planner_config=parse_assignments(args.planner_set), accelerator=args.accelerator,
         devices=args.devices, strategy=args.strategy, precision=args.precision, resume=args.resume,
         progress=not args.no_progress)

@@ -255,27 +255,36 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
     ``certain_negatives`` (C) from the scene's certain negatives (``negatives/<id>.npz``, both kinds: label 0,
     width 0.08, a uniformly random orientation, since every orientation fails there; a scene with
     none draws these C rows as the D rows instead). Both files come from
-    ``igd process RAW PROCESSED --add-negatives`` (:mod:`igd.data.negatives`).
+    ``igd process RAW PROCESSED --add-negatives`` (:mod:`igd.data.negatives`). ``mined_rows`` (M) more
+    rows come from the mined set ``mined`` (``PROCESSED/mined/<mined>/grasps.csv``, ``igd mine``: the
+    grasps a trained planner would execute on the scene, labelled by the fast labeller at its own
+    orientation, :mod:`igd.train.mine`); a scene with none draws its M rows as the D rows instead.
     Other arguments as :class:`GraspDataset`.
 
     Item: ``grid (1, 40, 40, 40)``, ``pos (N, 3)``, ``quat (N, 4)``, ``width (N,)``, ``label (N,)``
-    with ``N = K + D + C`` in that order, ``certain (N,)`` (1 = a certain negative; only when
+    with ``N = K + D + M + C`` in that order, ``certain (N,)`` (1 = a certain negative; only when
     ``C > 0``), ``occ_points (P, 3)``, ``occ (P,)``; :func:`collate` stacks S scenes,
     :func:`flatten_grasps` makes an ``S·N`` grasp batch of it.
     """
 
     def __init__(self, root, raw_root=None, split: str = "train", grasps_per_scene: int = 32,
-                 dropped_negatives: int = 0, certain_negatives: int = 0, **kwargs):
+                 dropped_negatives: int = 0, certain_negatives: int = 0, mined_rows: int = 0,
+                 mined: Optional[str] = None, **kwargs):
         if grasps_per_scene < 1:
             raise IGDError(f"grasps_per_scene must be >= 1, got {grasps_per_scene}")
-        for name, value in (("dropped_negatives", dropped_negatives), ("certain_negatives", certain_negatives)):
+        for name, value in (("dropped_negatives", dropped_negatives), ("certain_negatives", certain_negatives),
+                            ("mined_rows", mined_rows)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise IGDError(f"{name} must be an int >= 0 (rows per scene item), got {value!r}")
+        if mined_rows and not mined:
+            raise IGDError("mined_rows > 0 needs the mined set's name (mined=NAME: PROCESSED/mined/NAME, igd mine)")
         super().__init__(root, raw_root, split, **kwargs)
         self.grasps_per_scene = int(grasps_per_scene)
         self.dropped_negatives, self.certain_negatives = int(dropped_negatives), int(certain_negatives)
+        self.mined_rows, self.mined = int(mined_rows), mined
         self._rows = _rows_per_scene(self.row_scene, len(self.scenes))  # row indices of each scene, in file order
-        self._negatives = self._read_dropped() if dropped_negatives or certain_negatives else None
+        self._negatives = self._read_dropped() if dropped_negatives or certain_negatives or mined_rows else None
+        self._mined = self._read_mined() if mined_rows else None
         self._certain: Dict[str, np.ndarray] = {}
         if certain_negatives:
             for scene_id in self.scenes:  # fail now, with the file's name, rather than mid-epoch
@@ -307,19 +316,43 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
                 out.append((values[rows], labels[rows]))
         return out
 
+    def _read_mined(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """Per scene ``(values (n, 8), labels (n,))`` of its mined rows (n = 0 where it has none)."""
+        folder = self.root / layout.MINED_DIR / str(self.mined)
+        path = folder / layout.GRASPS_FILE
+        if not path.is_file():
+            unfinished = " (unfinished: rerun igd mine with --resume)" if (folder / "parts").is_dir() else ""
+            raise IGDError(f"{path}: missing{unfinished}; make it with "
+                           f"'igd mine CHECKPOINT --data {self.root} --name {self.mined}'")
+        table = layout.check_grasps(layout.read_grasps(folder), path)
+        index = {s: i for i, s in enumerate(self.scenes)}
+        ids = table["scene_id"].astype(str)
+        keep = np.array([s in index for s in ids], bool)
+        scene_of = np.array([index[s] for s in ids[keep]], np.int64)
+        values = np.stack([table[c][keep] for c in ROW_COLUMNS], axis=1).astype(np.float32)
+        labels = table["label"][keep].astype(np.float32)
+        return [(values[rows], labels[rows]) for rows in _rows_per_scene(scene_of, len(self.scenes))]
+
     def _extra_rows(self, scene: int, rng: np.random.Generator) -> tuple:
-        """``(values (D + C, 8), labels (D + C,), certain (D + C,))`` of one item."""
-        d, c = self.dropped_negatives, self.certain_negatives
+        """``(values (D + M + C, 8), labels (D + M + C,), certain (D + M + C,))`` of one item."""
+        d, m, c = self.dropped_negatives, self.mined_rows, self.certain_negatives
         values, labels = self._negatives[scene]
         pick = rng.choice(len(values), d, replace=len(values) < d)
-        rows, row_labels, certain = [values[pick]], [labels[pick]], np.zeros(d + c, np.float32)
+        rows, row_labels, certain = [values[pick]], [labels[pick]], np.zeros(d + m + c, np.float32)
+        if m:
+            mined_values, mined_labels = self._mined[scene]
+            if not len(mined_values):  # nothing mined in this scene: its labelled negatives instead
+                mined_values, mined_labels = values, labels
+            pick = rng.choice(len(mined_values), m, replace=len(mined_values) < m)
+            rows.append(mined_values[pick])
+            row_labels.append(mined_labels[pick])
         points = self._certain.get(self.scenes[scene])
         if c and points is not None and len(points):
             pos = points[rng.choice(len(points), c, replace=len(points) < c)]
             quat = Rotation.random(c, random_state=rng).as_quat().astype(np.float32)
             rows.append(np.concatenate([quat, pos, np.full((c, 1), MAX_OPENING, np.float32)], axis=1))
             row_labels.append(np.zeros(c, np.float32))
-            certain[d:] = 1.0
+            certain[d + m:] = 1.0
         elif c:  # no certain negative in this scene: labelled negatives instead
             pick = rng.choice(len(values), c, replace=len(values) < c)
             rows.append(values[pick])
@@ -335,7 +368,7 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
         k = self.grasps_per_scene
         pick = rows[rng.choice(len(rows), k, replace=len(rows) < k)]
         extra = None
-        if self.dropped_negatives or self.certain_negatives:  # their own stream: the rest of the item is as without
+        if self.dropped_negatives or self.certain_negatives or self.mined_rows:  # their own stream: the rest as without
             own = np.random.default_rng([self.seed, self.epoch, int(index), _EXTRA_STREAM])
             extra = lambda _: self._extra_rows(index, own)  # noqa: E731
         return self._sample(index, pick, rng, extra)
@@ -343,7 +376,7 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
     def __repr__(self) -> str:
         return (f"SceneBatchedGraspDataset({str(self.root)!r}, split={self.split!r}, scenes={len(self)}, "
                 f"grasps_per_scene={self.grasps_per_scene}, dropped_negatives={self.dropped_negatives}, "
-                f"certain_negatives={self.certain_negatives})")
+                f"certain_negatives={self.certain_negatives}, mined_rows={self.mined_rows})")
 
 
 def _rows_per_scene(row_scene: np.ndarray, n_scenes: int) -> List[np.ndarray]:

@@ -44,6 +44,7 @@ GRASPS_FILE = "grasps.csv"
 SCENES_DIR = "scenes"
 MESH_POSE_DIR = "mesh_pose_list"
 OCC_DIR = "occ"
+MINED_DIR = "mined"  # PROCESSED/mined/<name>/grasps.csv: igd mine (igd.train.mine)
 GRASP_COLUMNS = ("scene_id", "qx", "qy", "qz", "qw", "x", "y", "z", "width", "label")
 VOXEL_COLUMNS = ("scene_id", "qx", "qy", "qz", "qw", "i", "j", "k", "width", "label")  # GIGA processed
 SCENE_KEYS = ("depth_imgs", "extrinsics")

@@ -39,7 +39,7 @@ from igd.constants import VOXEL_SIZE
 from igd.errors import IGDError
 from igd.eval import metrics
 
-__all__ = ["EvaluateConfig", "format_results", "run_evaluate", "urdf_of_mesh"]
+__all__ = ["EvaluateConfig", "format_results", "raw_root_of", "run_evaluate", "urdf_of_mesh"]
 
 SPLITS = ("val", "train", "all")
 
@@ -80,9 +80,15 @@ class EvaluateConfig:
 # the scenes
 # --------------------------------------------------------------------------------------------------
 def _raw_root(cfg: EvaluateConfig) -> Path:
-    data = Path(cfg.data)
-    if cfg.raw is not None:
-        return Path(cfg.raw)
+    return raw_root_of(cfg.data, cfg.raw)
+
+
+def raw_root_of(data, raw=None) -> Path:
+    """The raw root of processed root ``data``: ``raw`` when given, else the one its ``process.json`` names
+    (as written, or relative to the processed root's parent or the working folder)."""
+    data = Path(data)
+    if raw is not None:
+        return Path(raw)
     info = data / "process.json"
     try:
         raw = json.loads(info.read_text())["config"]["raw"]

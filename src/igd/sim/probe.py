@@ -50,9 +50,9 @@ class ProbeWorld:
         for uid in self.bodies:
             self.world.remove_body(uid)
         self.bodies = []
-        for asset, scale, pose in sim.mesh_pose_list():
+        for urdf, scale, pose in sim.object_bodies():  # generated (sim.reset) or replayed (sim.replay)
             T = Transform.from_matrix(pose)
-            uid = self.world.load_urdf(asset.urdf, T, scale=scale, fixed=True)
+            uid = self.world.load_urdf(urdf, T, scale=scale, fixed=True)
             self.world.set_pose(uid, T)
             self.bodies.append(uid)
         for uid in sim.world.bodies:

@@ -100,6 +100,7 @@ class ClutterRemovalSim:
         self.world.reset()
         self.objects.clear()
         self._loaded: dict = {}
+        self._replayed: dict = {}
         self._add_table()
         if self.scene == "pile":
             self._generate_pile(object_count)
@@ -114,11 +115,13 @@ class ClutterRemovalSim:
         self.world.reset()
         self.objects.clear()
         self._loaded = {}
+        self._replayed = {}
         self._add_table()
         for urdf, scale, pose in items:
             uid = self.world.load_urdf(urdf, Transform.from_matrix(np.asarray(pose, dtype=np.float64)),
                                        scale=float(scale), name=Path(urdf).parent.name)
             self.objects[uid] = self.world.bodies[uid]
+            self._replayed[uid] = (Path(urdf), float(scale))
 
     def _add_table(self) -> None:
         # a thick static slab whose top is the plane z = TABLE_HEIGHT
@@ -208,6 +211,14 @@ class ClutterRemovalSim:
     def mesh_pose_list(self) -> List[tuple]:
         """``(asset, scale, pose (4, 4))`` per object; the pose is the mesh frame (= COM) in the world."""
         return [(asset, scale, self.world.get_pose(uid).as_matrix()) for uid, (asset, scale) in self._loaded.items()
+                if uid in self.objects]
+
+    def object_bodies(self) -> List[tuple]:
+        """``(urdf, scale, pose (4, 4))`` of every object still in the scene, generated or replayed: what
+        a copy of its collision geometry needs (:meth:`igd.sim.probe.ProbeWorld.mirror`)."""
+        loaded = [(uid, asset.urdf, scale) for uid, (asset, scale) in getattr(self, "_loaded", {}).items()]
+        replayed = [(uid, urdf, scale) for uid, (urdf, scale) in getattr(self, "_replayed", {}).items()]
+        return [(urdf, scale, self.world.get_pose(uid).as_matrix()) for uid, urdf, scale in loaded + replayed
                 if uid in self.objects]
 
     def nearest_object(self, point) -> Optional[str]:

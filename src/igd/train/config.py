@@ -62,6 +62,12 @@ class TrainConfig:
     """Per scene item, this many certain negatives over the volume (``PROCESSED/negatives/<id>.npz``):
     label 0, they supervise only the quality (GIGA, VGN) or the affordance (IGD); training split only,
     scene-batched only. 0: none."""
+    mined: Optional[str] = None
+    """Name of a mined set of every processed root (``PROCESSED/mined/NAME/``, ``igd mine``): the grasps
+    a trained planner would execute on the training scenes, labelled by the fast labeller."""
+    mined_rows: int = 0
+    """Per scene item, this many rows drawn from the scene's mined rows (labelled like the stored rows:
+    a failure is a negative, a success a positive); training split only, scene-batched only. 0: none."""
     train_scenes: Optional[int] = None
     """Train on the first N training scenes of each root only (in scene-id order, so the subsets of
     increasing N are nested: learning curves); validation keeps the whole split. None: all."""
@@ -100,7 +106,7 @@ class TrainConfig:
                            f"({len(self.data)}), got {len(self.raw)}")
         for name, lo in (("epochs", 1), ("batch_size", 1), ("val_every", 1), ("log_every", 1),
                          ("occ_points", 1), ("workers", 0), ("devices", 1), ("seed", 0),
-                         ("dropped_negatives", 0), ("certain_negatives", 0)):
+                         ("dropped_negatives", 0), ("certain_negatives", 0), ("mined_rows", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
                 raise IGDError(f"TrainConfig.{name} must be an int >= {lo}, got {value!r}")
@@ -116,8 +122,12 @@ class TrainConfig:
                               ("precision", _PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise IGDError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        if (self.dropped_negatives or self.certain_negatives) and self.grasps_per_scene == 0:
-            raise IGDError("TrainConfig: dropped_negatives and certain_negatives add rows to scene items; "
+        if bool(self.mined_rows) != bool(self.mined):
+            raise IGDError("TrainConfig: mined and mined_rows go together (--mined NAME --mined-rows M, M > 0)")
+        if self.mined is not None and (not isinstance(self.mined, str) or not self.mined or "/" in self.mined):
+            raise IGDError(f"TrainConfig.mined must be a mined set's folder name, got {self.mined!r}")
+        if (self.dropped_negatives or self.certain_negatives or self.mined_rows) and self.grasps_per_scene == 0:
+            raise IGDError("TrainConfig: dropped_negatives, certain_negatives and mined_rows add rows to scene items; "
                            "they need grasps_per_scene > 0 (or its default)")
 
     @property

@@ -67,11 +67,12 @@ def build_datasets(config: TrainConfig, planner: Planner, split: str) -> torch.u
                       augment=config.augment and split == "train",
                       max_scenes=config.train_scenes if split == "train" else None)
         if k:
-            extra = dict(dropped_negatives=config.dropped_negatives, certain_negatives=config.certain_negatives) \
+            extra = dict(dropped_negatives=config.dropped_negatives, certain_negatives=config.certain_negatives,
+                         mined_rows=config.mined_rows, mined=config.mined) \
                 if split == "train" else {}  # validation on the stored rows: a loss comparable between runs
             parts.append(SceneBatchedGraspDataset(root, grasps_per_scene=k, **kwargs, **extra))
-        elif config.dropped_negatives or config.certain_negatives:
-            raise IGDError(f"--dropped-negatives / --certain-negatives add rows to scene items; planner "
+        elif config.dropped_negatives or config.certain_negatives or config.mined_rows:
+            raise IGDError(f"--dropped-negatives / --certain-negatives / --mined-rows add rows to scene items; planner "
                            f"'{config.planner}' trains one grasp per item here: pass --grasps-per-scene K > 0")
         else:
             parts.append(GraspDataset(root, **kwargs))
