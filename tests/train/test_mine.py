@@ -158,3 +158,18 @@ def test_training_with_mined_rows_runs_and_records_them(roots, mined, tmp_path, 
     stored = json.loads((run / "train.json").read_text())
     assert stored["mined"] == "bench" and stored["mined_rows"] == 4
     assert (run / "best.pt").is_file()
+
+
+def test_two_mined_sets_are_pooled(roots, mined):
+    raw, processed = roots
+    run_mine(MineConfig(checkpoint="giga-packed-authors", data=str(processed), name="pool2", per_scene=2,
+                        protocol="fast", scenes=1), progress=False)
+    one = SceneBatchedGraspDataset(processed, split="train", grasps_per_scene=4, mined_rows=2, mined="bench",
+                                   occ_points=0)
+    both = SceneBatchedGraspDataset(processed, split="train", grasps_per_scene=4, mined_rows=2, mined="bench,pool2",
+                                    occ_points=0)
+    extra = len(layout.read_grasps(mined_folder(processed, "pool2")))
+    assert extra > 0
+    assert sum(len(v) for v, _ in both._mined) == sum(len(v) for v, _ in one._mined) + extra
+    with pytest.raises(IGDError, match="pool3"):
+        SceneBatchedGraspDataset(processed, split="train", grasps_per_scene=4, mined_rows=2, mined="bench,pool3")

@@ -70,8 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--certain-negatives", type=int, default=0, metavar="C",
       help="per scene item, C certain negatives over the volume (PROCESSED/negatives/, same command): label 0, "
            "quality / affordance only; training split only (default: 0)")
-    p("--mined", metavar="NAME", help="a mined set of the processed root (PROCESSED/mined/NAME/, made by "
-      "'igd mine CHECKPOINT --data PROCESSED --name NAME'): the grasps a trained planner would execute, labelled")
+    p("--mined", metavar="NAME[,NAME]", help="mined sets of the processed root (PROCESSED/mined/NAME/, made by "
+      "'igd mine CHECKPOINT --data PROCESSED --name NAME'; several pooled): the grasps a planner would execute, labelled")
     p("--mined-rows", type=int, default=0, metavar="M",
       help="per scene item, M rows from the scene's mined set (--mined); training split only (default: 0)")
     p("--train-scenes", type=int, metavar="N", help="train on the first N training scenes of each root (scene-id "

@@ -256,7 +256,7 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
     width 0.08, a uniformly random orientation, since every orientation fails there; a scene with
     none draws these C rows as the D rows instead). Both files come from
     ``igd process RAW PROCESSED --add-negatives`` (:mod:`igd.data.negatives`). ``mined_rows`` (M) more
-    rows come from the mined set ``mined`` (``PROCESSED/mined/<mined>/grasps.csv``, ``igd mine``: the
+    rows come from the mined set ``mined`` (``PROCESSED/mined/<mined>/grasps.csv``; ``"a,b"`` pools two), ``igd mine``: the
     grasps a trained planner would execute on the scene, labelled by the fast labeller at its own
     orientation, :mod:`igd.train.mine`); a scene with none draws its M rows as the D rows instead.
     Other arguments as :class:`GraspDataset`.
@@ -317,14 +317,18 @@ class SceneBatchedGraspDataset(_ProcessedRoot):
         return out
 
     def _read_mined(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """Per scene ``(values (n, 8), labels (n,))`` of its mined rows (n = 0 where it has none)."""
-        folder = self.root / layout.MINED_DIR / str(self.mined)
-        path = folder / layout.GRASPS_FILE
-        if not path.is_file():
-            unfinished = " (unfinished: rerun igd mine with --resume)" if (folder / "parts").is_dir() else ""
-            raise IGDError(f"{path}: missing{unfinished}; make it with "
-                           f"'igd mine CHECKPOINT --data {self.root} --name {self.mined}'")
-        table = layout.check_grasps(layout.read_grasps(folder), path)
+        """Per scene ``(values (n, 8), labels (n,))`` of its mined rows, every named set pooled in the
+        order named (n = 0 where it has none)."""
+        tables = []
+        for name in str(self.mined).split(","):
+            folder = self.root / layout.MINED_DIR / name
+            path = folder / layout.GRASPS_FILE
+            if not path.is_file():
+                unfinished = " (unfinished: rerun igd mine with --resume)" if (folder / "parts").is_dir() else ""
+                raise IGDError(f"{path}: missing{unfinished}; make it with "
+                               f"'igd mine CHECKPOINT --data {self.root} --name {name}'")
+            tables.append(layout.check_grasps(layout.read_grasps(folder), path))
+        table = np.concatenate(tables)
         index = {s: i for i, s in enumerate(self.scenes)}
         ids = table["scene_id"].astype(str)
         keep = np.array([s in index for s in ids], bool)

@@ -64,7 +64,7 @@ class TrainConfig:
     scene-batched only. 0: none."""
     mined: Optional[str] = None
     """Name of a mined set of every processed root (``PROCESSED/mined/NAME/``, ``igd mine``): the grasps
-    a trained planner would execute on the training scenes, labelled by the fast labeller."""
+    a trained planner would execute on the training scenes, labelled; several as ``NAME,NAME`` (pooled)."""
     mined_rows: int = 0
     """Per scene item, this many rows drawn from the scene's mined rows (labelled like the stored rows:
     a failure is a negative, a success a positive); training split only, scene-batched only. 0: none."""
@@ -124,8 +124,9 @@ class TrainConfig:
                 raise IGDError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         if bool(self.mined_rows) != bool(self.mined):
             raise IGDError("TrainConfig: mined and mined_rows go together (--mined NAME --mined-rows M, M > 0)")
-        if self.mined is not None and (not isinstance(self.mined, str) or not self.mined or "/" in self.mined):
-            raise IGDError(f"TrainConfig.mined must be a mined set's folder name, got {self.mined!r}")
+        if self.mined is not None and (not isinstance(self.mined, str)
+                                       or not all(n and "/" not in n for n in self.mined.split(","))):
+            raise IGDError(f"TrainConfig.mined must be mined sets' folder names (NAME or NAME,NAME), got {self.mined!r}")
         if (self.dropped_negatives or self.certain_negatives or self.mined_rows) and self.grasps_per_scene == 0:
             raise IGDError("TrainConfig: dropped_negatives, certain_negatives and mined_rows add rows to scene items; "
                            "they need grasps_per_scene > 0 (or its default)")
