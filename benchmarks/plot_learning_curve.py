@@ -8,11 +8,16 @@ Each ``N=FOLDER`` is one size: its ``summary.json`` gives the GSR (mean over see
 standard deviation over seeds, drawn as an error bar); the sizes of each planner (the ``planner`` its
 summary names: GIGA's and IGD's curves on one plot) make one line. ``--reference`` folders are drawn as
 horizontal bands (mean ± spread). Prints the table in Markdown.
+
+``--points CSV`` adds sizes recorded in a table instead of run folders (columns ``planner, scenes, gsr,
+gsr_std, dr, attempts, scene, seeds, rounds_per_seed, source``): for curves whose run folders are gone
+(a machine lost), drawn from the numbers the same command printed, each row naming its source.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
@@ -24,9 +29,33 @@ def read(folder: str) -> dict:
     return json.loads(path.read_text())
 
 
+def read_points(path: str) -> list[tuple[int, dict]]:
+    """The rows of a ``--points`` table as (scenes, summary-like dict)."""
+    need = ("planner", "scenes", "gsr", "gsr_std", "dr", "attempts", "scene", "seeds", "rounds_per_seed", "source")
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise SystemExit(f"error: {path}: {e.strerror}") from None
+    if not rows or set(need) - set(rows[0]):
+        raise SystemExit(f"error: {path}: expected the columns {', '.join(need)}")
+    out = []
+    for i, r in enumerate(rows, start=2):
+        try:
+            first, last = (int(x) for x in r["seeds"].split("-"))
+            out.append((int(r["scenes"]), {
+                "planner": r["planner"], "gsr": float(r["gsr"]), "gsr_std": float(r["gsr_std"]), "dr": float(r["dr"]),
+                "attempts": int(r["attempts"]), "scene": r["scene"], "seeds": list(range(first, last + 1)),
+                "rounds_per_seed": int(r["rounds_per_seed"]), "source": r["source"]}))
+        except ValueError as e:
+            raise SystemExit(f"error: {path} line {i}: {e}") from None
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sizes", nargs="+", metavar="N=FOLDER")
+    ap.add_argument("sizes", nargs="*", metavar="N=FOLDER")
+    ap.add_argument("--points", action="append", default=[], metavar="CSV", help="sizes recorded in a table")
     ap.add_argument("--reference", action="append", default=[], metavar="FOLDER")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -36,6 +65,10 @@ def main() -> None:
         if not folder or not n.isdigit():
             raise SystemExit(f"error: expected N=FOLDER, got {item!r}")
         points.append((int(n), read(folder)))
+    for table in args.points:
+        points.extend(read_points(table))
+    if not points:
+        raise SystemExit("error: give at least one N=FOLDER or --points CSV")
     points.sort(key=lambda p: p[0])
     refs = [(Path(f).name, read(f)) for f in args.reference]
 
