@@ -23,6 +23,7 @@ CARDS = {
     "vgn-pile-authors": ("vgn-authors", "pile", "the papers' VGN row: 59.3 / 43.5 on their objects"),
     "giga-packed": ("giga-authors-init", "packed", None),
     "giga-packed-scratch": ("giga", "packed", None),
+    "giga-packed-mined": ("giga-mined", "packed", None),
     "giga-pile": ("giga-authors-init", "pile", None),
     "giga-pile-scratch": ("giga-2000-neg-e20", "pile", None),
     "igd-packed": ("igd-authors-init-d8-e20-n4", "packed", None),

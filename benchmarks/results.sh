@@ -20,6 +20,7 @@ WORKERS=${WORKERS:-2}
 ENTRIES=${ENTRIES-"giga-authors|giga-SCENE-authors||
 vgn-authors|vgn-SCENE-authors||
 giga@packed|giga-packed-scratch||
+giga-mined@packed|giga-packed-mined||
 giga-2000-neg-e20@pile|giga-pile-scratch||
 giga-authors-init|giga-SCENE||
 giga-v1|giga-SCENE-v1||

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
-            "giga-packed-scratch", "giga-pile-scratch",
+            "giga-packed-scratch", "giga-pile-scratch", "giga-packed-mined",
             "igd-pile", "igd-pile-scratch", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1",
             "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",

@@ -93,6 +93,9 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _scratch("giga", "pile", "GIGA"),
     _transfer("giga", "packed", "GIGA"),
     _scratch("giga", "packed", "GIGA"),
+    ReleasedPlanner("giga-packed-mined", "giga", "giga-packed-mined.pt",
+                    "GIGA trained here from scratch on our packed scenes, then fine-tuned on two rounds of its own "
+                    "mined grasps, no authors' weights"),
     _first("giga", "pile", "GIGA"),
     _first("giga", "packed", "GIGA"),
     _transfer("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
