@@ -25,7 +25,8 @@ giga-2000-neg-e20@pile|giga-pile-scratch||
 giga-authors-init|giga-SCENE||
 giga-v1|giga-SCENE-v1||
 igd-ddim10|igd-SCENE-v1||--sampler ddim --steps 10 --rounds-n 1
-igd-authors-init-d8-e20-n4@packed|igd-packed||
+igd-authors-init-d8-e20-n4@packed|igd-packed-transfer||
+igd-mined@packed|igd-packed||
 igd-giga-init-n4@packed|igd-packed-scratch||
 igd-giga-init-n4@pile|igd-pile-scratch||
 igd-authors-init-2000-d8-e8-n4@pile|igd-pile||

@@ -100,7 +100,12 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _first("giga", "packed", "GIGA"),
     _transfer("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _scratch("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
-    _transfer("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    ReleasedPlanner("igd-packed", "igd", "igd-packed.pt",
+                    "IGD (Implicit Grasp Diffusion) trained here without the authors' weights on our packed scenes, "
+                    "then fine-tuned on GIGA's mined grasps"),
+    ReleasedPlanner("igd-packed-transfer", "igd", "igd-packed-transfer.pt",
+                    "IGD (Implicit Grasp Diffusion) initialised from GIGA's authors' weights (the tensors that match), "
+                    "trained here on our packed scenes (until the tenth round igd-packed)"),
     _scratch("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
