@@ -30,7 +30,8 @@ DEFAULT_PLANNERS = ("topdown", "vgn", "vgn-packed", "giga-packed", "igd-packed",
                     "vgn-packed-authors", "vgn-pile", "giga-pile", "igd-pile", "giga-pile-authors",
                     "vgn-pile-authors", "giga-packed-v1", "giga-pile-v1",
                     "giga-packed-scratch", "giga-pile-scratch", "igd-packed-scratch",
-                    "igd-pile-scratch", "igd-packed-transfer", "giga-packed-mined")
+                    "igd-pile-scratch", "igd-packed-transfer", "giga-packed-mined",
+                    "igd-pile-transfer", "giga-pile-mined")
 
 
 def strip(path: Path) -> list[list[str]]:

@@ -29,7 +29,9 @@ igd-authors-init-d8-e20-n4@packed|igd-packed-transfer||
 igd-mined@packed|igd-packed||
 igd-giga-init-n4@packed|igd-packed-scratch||
 igd-giga-init-n4@pile|igd-pile-scratch||
-igd-authors-init-2000-d8-e8-n4@pile|igd-pile||
+igd-authors-init-2000-d8-e8-n4@pile|igd-pile-transfer||
+igd-mined@pile|igd-pile||
+giga-mined@pile|giga-pile-mined||
 se3dif|se3dif-SCENE||
 dgrasp|dgrasp-SCENE||
 vgn-released|vgn||

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_released_name_is_a_registered_planner_with_a_description():
     names = set(registry())
     assert {"vgn", "vgn-pile", "vgn-packed", "giga-pile", "giga-packed", "giga-pile-v1", "giga-packed-v1",
-            "giga-packed-scratch", "giga-pile-scratch", "giga-packed-mined", "igd-packed-transfer",
+            "giga-packed-scratch", "giga-pile-scratch", "giga-packed-mined", "giga-pile-mined",
+            "igd-packed-transfer", "igd-pile-transfer",
             "igd-pile", "igd-pile-scratch", "igd-packed", "igd-packed-scratch", "igd-packed-v1", "igd-pile-v1",
             "se3dif-pile", "se3dif-packed",
             "dgrasp-pile", "dgrasp-packed",
@@ -33,11 +34,11 @@ def test_vgn_resolves_to_the_checkout_weights():
 
 
 def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkeypatch, tmp_path):
-    """giga-packed, giga-pile and igd-pile are transfers, and igd-packed is trained without the authors' weights
-    with the transfer kept as igd-packed-transfer: every model has a file of its own."""
+    """giga-packed and giga-pile are transfers; igd-packed and igd-pile are trained without the authors' weights,
+    with their transfers kept as igd-*-transfer: every model has a file of its own."""
     monkeypatch.setenv(released.WEIGHTS_ENV, str(tmp_path))
     for planner, scene in (("giga", "packed"), ("giga", "pile"), ("igd", "packed"), ("igd", "pile")):
-        transfer = f"{planner}-{scene}-transfer" if (planner, scene) == ("igd", "packed") else f"{planner}-{scene}"
+        transfer = f"{planner}-{scene}-transfer" if planner == "igd" else f"{planner}-{scene}"
         files = set()
         for name in (f"{planner}-{scene}", transfer, f"{planner}-{scene}-scratch"):
             (tmp_path / f"{name}.pt").write_bytes(b"x")
@@ -46,7 +47,8 @@ def test_the_scratch_names_are_the_models_trained_without_authors_weights(monkey
         assert len(files) == (3 if transfer != f"{planner}-{scene}" else 2)
         assert "initialised from GIGA's authors' weights" in released.RELEASED[transfer].description
         assert "from scratch" in released.RELEASED[f"{planner}-{scene}-scratch"].description
-    assert "without the authors' weights" in released.RELEASED["igd-packed"].description
+    for name in ("igd-packed", "igd-pile", "giga-pile-mined"):
+        assert "without the authors' weights" in released.RELEASED[name].description
 
 
 def test_weights_env_folder_comes_first(monkeypatch, tmp_path):

@@ -78,6 +78,19 @@ def _transfer(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            f"on our {scene} scenes")
 
 
+def _mined(planner: str, scene: str, label: str, name: str, how: str) -> ReleasedPlanner:
+    return ReleasedPlanner(name, planner, f"{name}.pt",
+                           f"{label} trained here without the authors' weights on our {scene} scenes, then fine-tuned "
+                           f"on {how} mined grasps")
+
+
+def _transfer_kept(planner: str, scene: str, label: str) -> ReleasedPlanner:
+    name = f"{planner}-{scene}-transfer"
+    return ReleasedPlanner(name, planner, f"{name}.pt",
+                           f"{label} initialised from GIGA's authors' weights (the tensors that match), trained here "
+                           f"on our {scene} scenes (until the tenth round {planner}-{scene})")
+
+
 def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
     name = f"{planner}-{scene}-authors"
     return ReleasedPlanner(name, planner, f"{name}.pt", f"{label}, released for {scene} scenes; not trained here")
@@ -96,16 +109,14 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     ReleasedPlanner("giga-packed-mined", "giga", "giga-packed-mined.pt",
                     "GIGA trained here from scratch on our packed scenes, then fine-tuned on two rounds of its own "
                     "mined grasps, no authors' weights"),
+    _mined("giga", "pile", "GIGA", "giga-pile-mined", "its own"),
     _first("giga", "pile", "GIGA"),
     _first("giga", "packed", "GIGA"),
-    _transfer("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
+    _mined("igd", "pile", "IGD (Implicit Grasp Diffusion)", "igd-pile", "GIGA's"),
+    _transfer_kept("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _scratch("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
-    ReleasedPlanner("igd-packed", "igd", "igd-packed.pt",
-                    "IGD (Implicit Grasp Diffusion) trained here without the authors' weights on our packed scenes, "
-                    "then fine-tuned on GIGA's mined grasps"),
-    ReleasedPlanner("igd-packed-transfer", "igd", "igd-packed-transfer.pt",
-                    "IGD (Implicit Grasp Diffusion) initialised from GIGA's authors' weights (the tensors that match), "
-                    "trained here on our packed scenes (until the tenth round igd-packed)"),
+    _mined("igd", "packed", "IGD (Implicit Grasp Diffusion)", "igd-packed", "GIGA's"),
+    _transfer_kept("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _scratch("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
