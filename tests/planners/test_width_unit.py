@@ -122,7 +122,8 @@ def test_the_script_refuses_other_planners(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["giga-packed-scratch", "giga-pile-scratch", "giga-packed-mined", "giga-pile-mined",
-                                  "giga-packed-v1", "giga-pile-v1", "igd-packed", "igd-pile", "igd-packed-scratch", "igd-packed-v1", "igd-pile-scratch", "igd-pile-v1"])
+                                  "giga-packed-v1", "giga-pile-v1", "igd-packed", "igd-pile", "igd-packed-scratch",
+                                  "igd-packed-v1", "igd-pile-scratch", "igd-pile-v1"])
 def test_released_weights_record_their_units(name):
     """Our released GIGA and IGD weights were converted (benchmarks/convert_width_unit.py): no load-time change."""
     config = read_checkpoint(ROOT / "weights" / f"{name}.pt")["config"]
@@ -131,8 +132,8 @@ def test_released_weights_record_their_units(name):
 
 @pytest.mark.parametrize("name", ["giga-packed", "giga-pile", "igd-packed-transfer", "igd-pile-transfer"])
 def test_the_transferred_release_keeps_the_authors_plane_mapping(name):
-    """giga-packed, giga-pile, igd-packed-transfer and igd-pile-transfer start from the authors' GIGA: they read their planes as the
-    authors' network did."""
+    """giga-packed, giga-pile, igd-packed-transfer and igd-pile-transfer start from the authors' GIGA: they read
+    their planes as the authors' network did."""
     config = read_checkpoint(ROOT / "weights" / f"{name}.pt")["config"]
     assert config["width_unit"] == "workspace" and config["plane_mapping"] == "reference"
 
