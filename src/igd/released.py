@@ -71,24 +71,19 @@ def _scratch(planner: str, scene: str, label: str) -> ReleasedPlanner:
                            "(kept loadable by name)")
 
 
-def _transfer(planner: str, scene: str, label: str) -> ReleasedPlanner:
-    name = f"{planner}-{scene}"
+def _transfer(planner: str, scene: str, label: str, kept: bool = False) -> ReleasedPlanner:
+    """The transfer from the authors' GIGA; ``kept``: it gave up ``planner-scene`` and is ``planner-scene-transfer``."""
+    default = f"{planner}-{scene}"
+    name = f"{default}-transfer" if kept else default
     return ReleasedPlanner(name, planner, f"{name}.pt",
                            f"{label} initialised from GIGA's authors' weights (the tensors that match), trained here "
-                           f"on our {scene} scenes")
+                           f"on our {scene} scenes" + (f" (until the tenth round {default})" if kept else ""))
 
 
 def _mined(planner: str, scene: str, label: str, name: str, how: str) -> ReleasedPlanner:
     return ReleasedPlanner(name, planner, f"{name}.pt",
                            f"{label} trained here without the authors' weights on our {scene} scenes, then fine-tuned "
                            f"on {how} mined grasps")
-
-
-def _transfer_kept(planner: str, scene: str, label: str) -> ReleasedPlanner:
-    name = f"{planner}-{scene}-transfer"
-    return ReleasedPlanner(name, planner, f"{name}.pt",
-                           f"{label} initialised from GIGA's authors' weights (the tensors that match), trained here "
-                           f"on our {scene} scenes (until the tenth round {planner}-{scene})")
 
 
 def _authors(planner: str, scene: str, label: str) -> ReleasedPlanner:
@@ -106,17 +101,15 @@ RELEASED: dict[str, ReleasedPlanner] = {r.name: r for r in (
     _scratch("giga", "pile", "GIGA"),
     _transfer("giga", "packed", "GIGA"),
     _scratch("giga", "packed", "GIGA"),
-    ReleasedPlanner("giga-packed-mined", "giga", "giga-packed-mined.pt",
-                    "GIGA trained here from scratch on our packed scenes, then fine-tuned on two rounds of its own "
-                    "mined grasps, no authors' weights"),
+    _mined("giga", "packed", "GIGA", "giga-packed-mined", "two rounds of its own"),
     _mined("giga", "pile", "GIGA", "giga-pile-mined", "its own"),
     _first("giga", "pile", "GIGA"),
     _first("giga", "packed", "GIGA"),
     _mined("igd", "pile", "IGD (Implicit Grasp Diffusion)", "igd-pile", "GIGA's"),
-    _transfer_kept("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
+    _transfer("igd", "pile", "IGD (Implicit Grasp Diffusion)", kept=True),
     _scratch("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _mined("igd", "packed", "IGD (Implicit Grasp Diffusion)", "igd-packed", "GIGA's"),
-    _transfer_kept("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
+    _transfer("igd", "packed", "IGD (Implicit Grasp Diffusion)", kept=True),
     _scratch("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "pile", "IGD (Implicit Grasp Diffusion)"),
     _first("igd", "packed", "IGD (Implicit Grasp Diffusion)"),
