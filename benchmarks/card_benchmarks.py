@@ -26,10 +26,9 @@ CARDS = {
     "giga-packed-mined": ("giga-mined", "packed", None),
     "giga-pile": ("giga-authors-init", "pile", None),
     "giga-pile-scratch": ("giga-2000-neg-e20", "pile", None),
-    "igd-packed": ("igd-mined", "packed", None),
+    "igd-packed": ("igd-mined", None, None),  # igd-pile is the same file: its card holds both scene types
     "igd-packed-transfer": ("igd-authors-init-d8-e20-n4", "packed", None),
     "igd-packed-scratch": ("igd-giga-init-n4", "packed", None),
-    "igd-pile": ("igd-mined", "pile", None),
     "igd-pile-transfer": ("igd-authors-init-2000-d8-e8-n4", "pile", None),
     "giga-pile-mined": ("giga-mined", "pile", None),
     "igd-pile-scratch": ("igd-giga-init-n4", "pile", None),

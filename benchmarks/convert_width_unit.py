@@ -10,7 +10,7 @@ is written out in full (with ``width_unit = "workspace"`` and, for old files, ``
 so the script can be rerun:
 
     .venv/bin/python benchmarks/convert_width_unit.py weights/giga-packed.pt weights/giga-pile.pt \\
-        weights/igd-packed.pt weights/igd-pile.pt
+        weights/igd-packed.pt weights/igd-pile-transfer.pt
 
 Prints, per file, what it did and the new size and sha256 (for the weights cards).
 """

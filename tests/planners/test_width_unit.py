@@ -24,6 +24,7 @@ from igd.planners.common.queries import query_points
 from igd.planners.giga import GIGAConfig, GIGAPlanner
 from igd.planners.igd import IGDConfig, IGDPlanner
 from igd.planners.vgn import VGNPlanner
+from igd.released import RELEASED
 
 ROOT = Path(__file__).resolve().parents[2]
 GIGA_SMALL = dict(features=8, hidden=16, unet_filters=8)
@@ -126,7 +127,7 @@ def test_the_script_refuses_other_planners(tmp_path):
                                   "igd-packed-v1", "igd-pile-scratch", "igd-pile-v1"])
 def test_released_weights_record_their_units(name):
     """Our released GIGA and IGD weights were converted (benchmarks/convert_width_unit.py): no load-time change."""
-    config = read_checkpoint(ROOT / "weights" / f"{name}.pt")["config"]
+    config = read_checkpoint(ROOT / "weights" / RELEASED[name].filename)["config"]  # igd-pile: igd-packed's file
     assert config["width_unit"] == "workspace" and config["plane_mapping"] == "ours"
 
 

@@ -144,6 +144,10 @@ def test_bad_settings_are_one_clear_error(roots, tmp_path, capsys):
     assert main(["mine", "giga-packed-authors", "--data", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("igd: error:") and "\n" not in err and "not a processed root" in err
+    # a checkpoint that is not there fails before the mined set's folder is made
+    assert main(["mine", str(tmp_path / "missing.pt"), "--data", str(processed), "--name", "never"]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert not (processed / "mined" / "never").exists()
     assert main(["train", "--planner", "giga", "--data", str(processed), "--out", str(tmp_path / "run"),
                  "--mined-rows", "4"]) == 2
     assert "--mined NAME --mined-rows M" in capsys.readouterr().err

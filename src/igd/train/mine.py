@@ -256,9 +256,11 @@ def run_mine(cfg: MineConfig, resume: bool = False, progress: bool = True) -> di
     from igd.data import layout
     from igd.eval.evaluate import raw_root_of
     from igd.parallel import run_tasks
+    from igd.released import resolve
 
     ids = _scene_ids(cfg)
     raw_root_of(cfg.data, cfg.raw)  # fail now if the raw root is not here
+    resolve(cfg.checkpoint)  # and if the checkpoint is not: before the mined set's folder is made
     folder = _prepare(cfg, resume)
     parts = folder / PARTS_DIR
     rows: Dict[str, list] = {}
